@@ -1,0 +1,54 @@
+# kata-guest: the guest side of Kata Containers in C.
+#   make            binaries, kernel, initrd and disk image into build/
+#   make check      install missing dependencies, build, run every test (what .ci/run calls)
+#   make run CMD=…  install missing dependencies, build, boot the default guest and run CMD
+#   make bench      benchmarks
+#   make install DESTDIR= PREFIX=/usr
+# Each component adds its own rules in its *.mk file.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+PREFIX ?= /usr
+DESTDIR ?=
+
+include mk/toolchain.mk
+include mk/rules.mk
+include protocol/protocol.mk
+include agent/agent.mk
+include init/init.mk
+include host-tools/host-tools.mk
+include kernel/kernel.mk
+include rootfs-builder/rootfs.mk
+include image/image.mk
+include tests/tests.mk
+include bench/bench.mk
+
+.PHONY: all bins deps check test run bench install clean format
+
+bins: $(BINS)
+all: bins guest
+
+deps:
+	@scripts/install-deps.sh
+
+# The README's test command: dependencies, build, every suite, one summary line.
+check: deps
+	@$(MAKE) --no-print-directory test
+
+CMD ?= uname -a
+run: deps
+	@$(MAKE) --no-print-directory bins guest
+	build/bin/kata-host run -- $(CMD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers
+	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
+	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/share/kata-containers/
+	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(PREFIX)/share/kata-containers/
+	cd $(DESTDIR)$(PREFIX)/share/kata-containers && ln -sf vmlinux.container vmlinux.container.tmp && mv -f vmlinux.container.tmp vmlinux.container
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

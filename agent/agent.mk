@@ -1,0 +1,1 @@
+# agent: rules added by its component

@@ -1,0 +1,1 @@
+# host-tools: rules added by its component

@@ -1,0 +1,1 @@
+# image: rules added by its component

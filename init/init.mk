@@ -1,0 +1,1 @@
+# init: rules added by its component

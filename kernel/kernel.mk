@@ -1,0 +1,4 @@
+# kernel: rules added by its component
+GUEST_FILES :=
+.PHONY: guest
+guest:

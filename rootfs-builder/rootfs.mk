@@ -1,0 +1,1 @@
+# rootfs-builder: rules added by its component

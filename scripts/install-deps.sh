@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, from Debian's archive only. Idempotent and quick
+# when everything is present.
+set -euo pipefail
+PKGS=(
+  make gcc musl-tools protobuf-c-compiler libprotobuf-c-dev
+  busybox-static cpio gzip xz-utils zstd e2fsprogs
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev
+  qemu-system-x86 socat
+  bats bats-assert bats-support crun util-linux iproute2
+  golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
+  python3-protobuf
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  if [ "$(id -u)" != 0 ]; then echo "install-deps: must run as root to install packages" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
