@@ -1,1 +1,6 @@
-# bench: rules added by its component
+# `make bench`: each component appends its benchmark target to BENCH_TARGETS
+# (BENCH_TARGETS += bench-foo) and defines it in its own file or below.
+.PHONY: bench
+BENCH_TARGETS ?=
+bench: bins
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || echo "bench: $$t failed"; done

@@ -1,1 +1,7 @@
-# tests: rules added by its component
+# `make test`: build what the suites need (components add prerequisites to test-deps), then
+# run every suite through tests/run, which prints one summary line "N passed, N failed, N skipped".
+.PHONY: test test-deps
+test-deps: bins
+
+test: test-deps
+	@tests/run
