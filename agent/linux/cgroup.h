@@ -1,0 +1,61 @@
+/* Container cgroups, v1 (one hierarchy per controller under <root>/<controller>) and v2
+ * (unified, <root>/cgroup.controllers exists), detected at run time. The root is
+ * /sys/fs/cgroup unless cgroup_open_root() names another one (tests use a fake tree: every
+ * controller file is written like a plain file, so the tree only needs the files to exist).
+ *
+ * Values in LinuxResources that are 0 mean "not set" (proto3 has no presence), as upstream
+ * Kata treats them. Conversions follow crun: shares -> cpu.weight linearly from [2, 262144]
+ * to [1, 10000]; quota/period -> cpu.max "QUOTA PERIOD" or "max PERIOD"; v2 swap is
+ * memory.swap.max = swap - limit (OCI's swap counts memory + swap); limits of -1 mean "max". */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "oci.pb-c.h"
+
+struct cgroup;
+
+/* Maps an OCI cgroupsPath to a path relative to the cgroup root, without leading '/':
+ *   "/kata/abc"              -> "kata/abc"
+ *   "system.slice:kata:abc"  -> "system.slice/kata-abc.scope" (systemd "slice:prefix:name";
+ *                               "a-b.slice" expands to "a.slice/a-b.slice")
+ *   ""                       -> "kata/<container_id>"
+ * ".." components and bad systemd forms are INVALID_ARGUMENT. */
+int cgroup_path_from_spec(const char *cgroups_path, const char *container_id, char **ret_path,
+                          struct kerr **err);
+
+/* Creates (or adopts) the cgroup `path` (from cgroup_path_from_spec) below `root` (NULL =
+ * /sys/fs/cgroup), enables the needed v2 controllers in its ancestors and applies `res`
+ * (may be NULL). */
+int cgroup_create(const char *root, const char *path, const Grpc__LinuxResources *res,
+                  struct cgroup **ret, struct kerr **err);
+/* Moves pid (and all its threads) into the cgroup, in every v1 hierarchy. */
+int cgroup_enter(struct cgroup *cg, pid_t pid, struct kerr **err);
+/* UpdateContainer: applies the set fields of res. */
+int cgroup_update(struct cgroup *cg, const Grpc__LinuxResources *res, struct kerr **err);
+/* Freezes (true) or thaws (false) every process of the cgroup; waits until the state holds. */
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct kerr **err);
+/* Pids of every process in the cgroup (and its children). *ret_pids is xmalloc'd. */
+int cgroup_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct kerr **err);
+/* Sends sig to every process: freeze, kill, thaw (SignalProcess SIGKILL with empty exec id). */
+int cgroup_kill_all(struct cgroup *cg, int sig, struct kerr **err);
+/* Removes the cgroup directories (the processes must be gone; retries briefly on EBUSY). */
+int cgroup_destroy(struct cgroup *cg, struct kerr **err);
+void cgroup_free(struct cgroup *cg);
+
+bool cgroup_is_v2(const struct cgroup *cg);
+/* Directory of the cgroup in the v2 tree, or in the given v1 controller's hierarchy
+ * ("memory", "cpu", ...); NULL if that v1 controller is not mounted. */
+const char *cgroup_dir(const struct cgroup *cg, const char *controller);
+
+/* Pure conversions, exposed for the unit tests. */
+uint64_t cgroup_shares_to_weight(uint64_t shares);
+/* "QUOTA PERIOD" or "max PERIOD" into buf; period 0 means the default 100000. */
+void cgroup_cpu_max(int64_t quota, uint64_t period, char *buf, size_t len);
+/* memory.swap.max for v2 from OCI limit and swap (memory+swap); "max" for -1; returns false
+ * when nothing is to be written (swap unset) and an error message in *ret_err_msg when
+ * swap < limit. */
+bool cgroup_swap_v2(int64_t limit, int64_t swap, char *buf, size_t len, const char **ret_err_msg);
