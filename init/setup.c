@@ -1,0 +1,144 @@
+#include "setup.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+#include "cleanup.h"
+#include "cmdline.h"
+#include "console.h"
+#include "fsutil.h"
+#include "mounts.h"
+#include "net.h"
+#include "strv.h"
+
+/* Mounts entry i; a failed optional mount is a warning. */
+static int apply_mount(size_t i, struct kerr **err)
+{
+    const struct mount_spec *m = &mounts_early[i];
+    cleanup_error struct kerr *e = NULL;
+    bool skipped;
+    int r = mount_spec_apply(m, &skipped, &e);
+    if (r < 0) {
+        if (m->required)
+            return make_error(err, e->errnum, "%s", e->msg);
+        init_warn("%s", e->msg);
+        return 0;
+    }
+    init_debug("%s %s (%s)", skipped ? "already mounted:" : "mounted", m->target, m->fstype);
+    return 0;
+}
+
+static bool is_base_mount(const struct mount_spec *m)
+{
+    return strcmp(m->target, "/proc") == 0 || strcmp(m->target, "/sys") == 0 ||
+           strcmp(m->target, "/dev") == 0;
+}
+
+int setup_base(struct kerr **err)
+{
+    for (size_t i = 0; i < mounts_early_count; i++) {
+        if (!is_base_mount(&mounts_early[i]))
+            continue;
+        int r = apply_mount(i, err);
+        if (r < 0)
+            return r;
+    }
+    int r = console_attach_stdio();
+    if (r < 0)
+        return make_error(err, -r, "open /dev/console");
+    return 0;
+}
+
+static void setup_cgroup_v2(void)
+{
+    cleanup_error struct kerr *e = NULL;
+    if (cgroup_v2_mount(&e) < 0) {
+        init_warn("%s", e->msg);
+        return;
+    }
+    cleanup_free char *text = NULL;
+    if (fs_read_file(CGROUP_ROOT "/cgroup.controllers", &text, &e) < 0) {
+        init_warn("%s", e->msg);
+        return;
+    }
+    /* One write per controller: a single refused controller must not block the others. */
+    char **names = cmdline_split_words(text);
+    for (size_t i = 0; names && names[i]; i++) {
+        cleanup_error struct kerr *we = NULL;
+        if (cgroup_v2_enable(names[i], &we) < 0)
+            init_warn("cgroup controller %s: %s", names[i], we->msg);
+        else
+            init_debug("cgroup v2 controller %s enabled", names[i]);
+    }
+    strv_free(names);
+}
+
+static void setup_cgroup_v1(void)
+{
+    cleanup_error struct kerr *e = NULL;
+    cleanup_free char *text = NULL;
+    if (fs_read_file("/proc/cgroups", &text, &e) < 0) {
+        init_warn("%s", e->msg);
+        return;
+    }
+    char **names = cgroup_v1_controllers(text);
+    if (cgroup_v1_mount_root(&e) < 0) {
+        init_warn("%s", e->msg);
+        strv_free(names);
+        return;
+    }
+    for (size_t i = 0; names[i]; i++) {
+        cleanup_error struct kerr *ce = NULL;
+        if (cgroup_v1_mount_controller(names[i], &ce) < 0)
+            init_warn("%s", ce->msg);
+        else
+            init_debug("cgroup v1 %s mounted", names[i]);
+    }
+    strv_free(names);
+    /* The memory hierarchy is always hierarchical on current kernels; the write is for
+     * older ones and may be refused harmlessly. */
+    (void)fs_write_file(CGROUP_ROOT "/memory/memory.use_hierarchy", "1", NULL);
+    if (cgroup_v1_seal_root(&e) < 0)
+        init_warn("%s", e->msg);
+}
+
+static void setup_ptmx(void)
+{
+    /* Openers of /dev/ptmx must get the devpts instance mounted at /dev/pts, not the
+     * devtmpfs node (which belongs to the kernel's initial instance). */
+    if (unlink("/dev/ptmx") < 0 && errno != ENOENT)
+        init_warn("remove /dev/ptmx: %s", strerror(errno));
+    if (symlink("pts/ptmx", "/dev/ptmx") < 0)
+        init_warn("link /dev/ptmx to pts/ptmx: %s", strerror(errno));
+}
+
+int setup_system(bool cgroup_v1, struct kerr **err)
+{
+    for (size_t i = 0; i < mounts_early_count; i++) {
+        if (is_base_mount(&mounts_early[i]))
+            continue;
+        int r = apply_mount(i, err);
+        if (r < 0)
+            return r;
+    }
+    if (cgroup_v1)
+        setup_cgroup_v1();
+    else
+        setup_cgroup_v2();
+    setup_ptmx();
+
+    cleanup_error struct kerr *e = NULL;
+    if (net_loopback_up(&e) < 0) {
+        init_warn("%s", e->msg);
+        error_freep(&e);
+    }
+    cleanup_free char *name = NULL;
+    if (hostname_apply("/etc/hostname", &name, &e) < 0)
+        init_warn("%s", e->msg);
+    else
+        init_debug("hostname %s", name);
+    return 0;
+}
