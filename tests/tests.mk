@@ -5,3 +5,4 @@ test-deps: bins
 
 test: test-deps
 	@tests/run
+-include agent/linux/linux.mk

@@ -55,7 +55,7 @@ const char *cgroup_dir(const struct cgroup *cg, const char *controller);
 uint64_t cgroup_shares_to_weight(uint64_t shares);
 /* "QUOTA PERIOD" or "max PERIOD" into buf; period 0 means the default 100000. */
 void cgroup_cpu_max(int64_t quota, uint64_t period, char *buf, size_t len);
-/* memory.swap.max for v2 from OCI limit and swap (memory+swap); "max" for -1; returns false
- * when nothing is to be written (swap unset) and an error message in *ret_err_msg when
- * swap < limit. */
-bool cgroup_swap_v2(int64_t limit, int64_t swap, char *buf, size_t len, const char **ret_err_msg);
+/* memory.swap.max for v2 from OCI limit and swap (memory+swap) into buf: "max" for -1.
+ * Returns 1 when there is a value to write, 0 when swap is unset, or an INVALID_ARGUMENT
+ * error (swap without a memory limit, swap below the limit). */
+int cgroup_swap_v2(int64_t limit, int64_t swap, char *buf, size_t len, struct kerr **err);

@@ -26,11 +26,11 @@ struct spawn_config {
                                      An exec Process without capabilities inherits the
                                      spec's. */
     const char *container_id;
-    bool exec;      /* false: container init; true: join the namespaces of init_pid */
-    pid_t init_pid; /* exec only */
+    bool exec;             /* false: container init; true: join the namespaces of init_pid */
+    pid_t init_pid;        /* exec only */
     struct cgroup *cgroup; /* NULL or the container cgroup: the process is entered into it
                               before it runs any of its own setup */
-    bool hold; /* stop right before execve until spawn_release() (CreateContainer) */
+    bool hold;             /* stop right before execve until spawn_release() (CreateContainer) */
 };
 
 struct spawn_result {

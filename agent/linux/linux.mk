@@ -1,0 +1,19 @@
+# agent/linux: the container library (linked into kata-agent through agent/*.mk's wildcard)
+# and its own tests: the spec-conversion unit test and spawn-run, the driver of the
+# integration suite tests/integration/spawn.bats.
+LINUX_SRCS := $(wildcard agent/linux/*.c)
+LINUX_TEST_LIBS_A := $(call objs_a,$(LINUX_SRCS) $(COMMON_SRCS))
+
+build/asan/tests/test-linux-spec: $(call objs_a,tests/unit/test-linux-spec.c) $(LINUX_TEST_LIBS_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+build/asan/tests-bin/spawn-run: $(call objs_a,tests/tools/spawn-run.c) $(LINUX_TEST_LIBS_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+# Release flavour of the library, so that both compilers check every file.
+.PHONY: linux-lib linux-test-deps
+linux-lib: $(call objs_r,$(LINUX_SRCS))
+linux-test-deps: linux-lib build/asan/tests/test-linux-spec build/asan/tests-bin/spawn-run
+test-deps: linux-test-deps

@@ -1,0 +1,528 @@
+/* spawn: clone the container process from the agent and drive its setup over a socket pair.
+ *
+ *   agent                                  child (cloned, new namespaces)
+ *   clone -------------------------------> waits for GO
+ *   uid/gid maps, cgroup entry, GO ------> joins namespaces, rootfs, pty, user, caps,
+ *                                          resolves the command
+ *   reads READY (+ pty master) <---------- READY, or ERROR "errno status message"
+ *   [hold: later RELEASE] --------------->
+ *   reads EOF: execve happened <---------- execve (the socket is close-on-exec), or ERROR
+ */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "exec-path.h"
+#include "fsutil.h"
+#include "namespaces.h"
+#include "rlimits.h"
+#include "rootfs.h"
+#include "terminal.h"
+#include "ttrpc.h"
+#include "user.h"
+#include "xalloc.h"
+
+enum spawn_msg_type { MSG_GO = 1, MSG_READY, MSG_ERROR, MSG_RELEASE };
+
+struct spawn_msg {
+    int32_t type;
+    int32_t errnum;
+    int32_t status;
+    char text[2048];
+};
+
+static int send_msg(int sock, int type, const struct kerr *e, int pass_fd)
+{
+    struct spawn_msg m = {.type = type};
+    if (e) {
+        m.errnum = e->errnum;
+        m.status = error_status(e);
+        snprintf(m.text, sizeof(m.text), "%s", e->msg);
+    }
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (pass_fd >= 0) {
+        memset(&u, 0, sizeof(u));
+        mh.msg_control = u.buf;
+        mh.msg_controllen = sizeof(u.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+/* Returns the message type, 0 on EOF, -errno on failure. */
+static int recv_msg(int sock, struct spawn_msg *m, int *ret_fd)
+{
+    struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return 0;
+    if (n != (ssize_t)sizeof(*m))
+        return -EPROTO;
+    m->text[sizeof(m->text) - 1] = '\0';
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+            if (ret_fd && *ret_fd < 0)
+                *ret_fd = fd;
+            else
+                close(fd);
+        }
+    return m->type;
+}
+
+static int error_from_msg(const struct spawn_msg *m, struct kerr **err)
+{
+    int r = make_status(err, m->status, 0, "%s", m->text);
+    if (err && *err)
+        (*err)->errnum = m->errnum;
+    return m->errnum > 0 ? -m->errnum : r;
+}
+
+/* ---------------------------------------------------------------- child side */
+
+struct child_ctx {
+    const struct spawn_config *cfg;
+    const Grpc__Process *proc;
+    struct ns_plan *ns;
+    int sock;
+    int stdio[3]; /* child ends of the pipes, -1 with a terminal */
+};
+
+static void reset_signals(void)
+{
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    sigemptyset(&sa.sa_mask);
+    for (int s = 1; s < NSIG; s++)
+        (void)sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static char **build_env(const Grpc__Process *p, const char *home)
+{
+    size_t n = p->n_env;
+    char **env = xcalloc(n + 2, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        env[i] = p->env[i];
+    if (env_get(p->env, n, "HOME") == NULL)
+        env[n++] = xasprintf("HOME=%s", str_empty(home) ? "/" : home);
+    env[n] = NULL;
+    return env;
+}
+
+static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, char ***ret_env,
+                       struct kerr **err)
+{
+    const struct spawn_config *cfg = c->cfg;
+    const Grpc__Process *p = c->proc;
+    struct spawn_msg m;
+    int r = recv_msg(c->sock, &m, NULL);
+    if (r != MSG_GO)
+        _exit(1); /* the agent gave up on us */
+    /* Done with the agent's /proc, before any namespace changes what it shows. */
+    r = oom_score_adj_apply(p->oomscoreadj, err);
+    if (r < 0)
+        return r;
+    if (c->ns->new_user) {
+        /* Become the namespace's root (if mapped) for the rest of the setup. */
+        (void)setresgid(0, 0, 0);
+        (void)setresuid(0, 0, 0);
+    }
+    r = ns_join_child(c->ns, err);
+    if (r < 0)
+        return r;
+    if (setsid() < 0)
+        return make_error(err, errno, "setsid");
+    if (!p->terminal)
+        for (int fd = 0; fd < 3; fd++)
+            if (dup2(c->stdio[fd], fd) < 0)
+                return make_error(err, errno, "dup2 stdio %d", fd);
+    umask(022);
+    if (!cfg->exec) {
+        if (c->ns->new_uts && !str_empty(cfg->spec->hostname) &&
+            sethostname(cfg->spec->hostname, strlen(cfg->spec->hostname)) < 0)
+            return make_error(err, errno, "sethostname %s", cfg->spec->hostname);
+        if (!c->ns->new_mnt)
+            return make_status(err, RPC_INVALID_ARGUMENT, 0,
+                               "the container needs a new mount namespace");
+        r = rootfs_setup(cfg->spec, cfg->cgroup, err);
+        if (r < 0)
+            return r;
+    }
+    struct user_ids ids;
+    r = user_resolve(p->user, "/etc/passwd", "/etc/group", &ids, err);
+    if (r < 0)
+        return r;
+    *ret_env = build_env(p, ids.home);
+    if (p->terminal) {
+        unsigned rows = p->consolesize ? p->consolesize->height : 0;
+        unsigned cols = p->consolesize ? p->consolesize->width : 0;
+        r = terminal_setup_child(rows, cols, ids.uid, ret_master, err);
+        if (r < 0)
+            goto out;
+    }
+    const char *cwd = str_empty(p->cwd) ? "/" : p->cwd;
+    if (chdir(cwd) < 0) {
+        r = make_error(err, errno, "chdir to cwd \"%s\" set in the process", cwd);
+        goto out;
+    }
+    r = rlimits_apply(p, err);
+    if (r < 0)
+        goto out;
+    const Grpc__LinuxCapabilities *capspec = p->capabilities;
+    if (capspec == NULL && cfg->exec && cfg->spec->process)
+        capspec = cfg->spec->process->capabilities;
+    struct caps_sets caps;
+    if (capspec) {
+        r = caps_from_spec(capspec, &caps, err);
+        if (r == 0)
+            r = caps_prepare(&caps, err);
+        if (r < 0)
+            goto out;
+    }
+    r = user_apply(&ids, err);
+    if (r == 0 && capspec)
+        r = caps_finish(&caps, err);
+    if (r == 0 && p->nonewprivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        r = make_error(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
+    if (r < 0)
+        goto out;
+    /* Resolved as the process's own user, like execve will check it. */
+    const char *path = env_get(*ret_env, p->n_env + 1, "PATH");
+    r = exec_resolve(p->args[0], path, ret_path, err);
+out:
+    user_ids_free(&ids);
+    return r;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Another held container must not keep this one's pipes open (its stdin would never see EOF),
+ * so every inherited fd that setup does not need is closed now rather than at execve. */
+static void close_other_fds(struct child_ctx *c)
+{
+    int keep[4 + NS_COUNT], n = 0;
+    keep[n++] = c->sock;
+    for (int i = 0; i < 3; i++)
+        if (c->stdio[i] >= 0)
+            keep[n++] = c->stdio[i];
+    for (int k = 0; k < NS_COUNT; k++)
+        if (c->ns->join_fd[k] >= 0)
+            keep[n++] = c->ns->join_fd[k];
+    qsort(keep, (size_t)n, sizeof(int), cmp_int);
+    unsigned lo = 3;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)keep[i] > lo)
+            (void)syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        if ((unsigned)keep[i] + 1 > lo)
+            lo = (unsigned)keep[i] + 1;
+    }
+    (void)syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+static _Noreturn void child_main(struct child_ctx *c)
+{
+    reset_signals();
+    close_other_fds(c);
+    cleanup_error struct kerr *err = NULL;
+    int master = -1;
+    char *path = NULL;
+    char **env = NULL;
+    if (child_setup(c, &master, &path, &env, &err) < 0) {
+        (void)send_msg(c->sock, MSG_ERROR, err, -1);
+        _exit(1);
+    }
+    if (send_msg(c->sock, MSG_READY, NULL, master) < 0)
+        _exit(1);
+    if (master >= 0)
+        close(master);
+    if (c->cfg->hold) {
+        struct spawn_msg m;
+        if (recv_msg(c->sock, &m, NULL) != MSG_RELEASE)
+            _exit(1);
+    }
+    execve(path, c->proc->args, env);
+    int e = errno;
+    if (e == ENOENT)
+        (void)make_status(&err, RPC_NOT_FOUND, 0, "exec: \"%s\": no such file or directory",
+                          c->proc->args[0]);
+    else if (e == EACCES)
+        (void)make_status(&err, RPC_PERMISSION_DENIED, 0, "exec: \"%s\": permission denied",
+                          c->proc->args[0]);
+    else
+        (void)make_error(&err, e, "exec: \"%s\"", c->proc->args[0]);
+    (void)send_msg(c->sock, MSG_ERROR, err, -1);
+    _exit(127);
+}
+
+/* ---------------------------------------------------------------- parent side */
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+void spawn_result_close(struct spawn_result *r)
+{
+    if (r->pty_master >= 0 && r->pty_master == r->stdout_fd)
+        r->stdout_fd = -1;
+    close_fd(&r->stdin_fd);
+    close_fd(&r->stdout_fd);
+    close_fd(&r->stderr_fd);
+    close_fd(&r->pty_master);
+    close_fd(&r->release_fd);
+}
+
+static int write_id_map(pid_t pid, const char *file, Grpc__LinuxIDMapping **maps, size_t n,
+                        struct kerr **err)
+{
+    if (n == 0)
+        return 0;
+    cleanup_free char *text = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *t =
+            xasprintf("%s%u %u %u\n", text, maps[i]->containerid, maps[i]->hostid, maps[i]->size);
+        free(text);
+        text = t;
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    return write_file(path, text, err);
+}
+
+static int validate(const struct spawn_config *cfg, struct kerr **err)
+{
+    if (cfg->spec == NULL || cfg->process == NULL)
+        return make_status(err, RPC_INVALID_ARGUMENT, 0, "spec and process are required");
+    if (cfg->process->n_args == 0 || str_empty(cfg->process->args[0]))
+        return make_status(err, RPC_INVALID_ARGUMENT, 0, "process args must not be empty");
+    if (cfg->exec && cfg->init_pid <= 0)
+        return make_status(err, RPC_INVALID_ARGUMENT, 0, "exec needs the init pid");
+    if (cfg->exec && cfg->hold)
+        return make_status(err, RPC_INVALID_ARGUMENT, 0, "an exec'd process cannot be held");
+    return 0;
+}
+
+/* Waits for the child to exec: EOF on the close-on-exec socket. */
+static int wait_exec(int sock, struct kerr **err)
+{
+    struct spawn_msg m;
+    int t = recv_msg(sock, &m, NULL);
+    if (t == MSG_ERROR)
+        return error_from_msg(&m, err);
+    if (t < 0)
+        return make_error(err, -t, "waiting for the container process to exec");
+    return 0;
+}
+
+static void reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+        ;
+}
+
+static int child_died(pid_t pid, struct kerr **err)
+{
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status))
+        return make_error(err, ECHILD, "container process killed by signal %d during setup",
+                          WTERMSIG(status));
+    return make_error(err, ECHILD, "container process exited with %d during setup",
+                      WEXITSTATUS(status));
+}
+
+int spawn_process(const struct spawn_config *cfg, struct spawn_result *ret, struct kerr **err)
+{
+    int r = validate(cfg, err);
+    if (r < 0)
+        return r;
+    const Grpc__Process *p = cfg->process;
+    struct ns_plan ns;
+    r = cfg->exec ? ns_plan_for_exec(cfg->init_pid, &ns, err)
+                  : ns_plan_for_init(cfg->spec, &ns, err);
+    if (r < 0)
+        return r;
+    /* pipes[i][0] read end, [1] write end; the child gets stdin's read end and the write
+     * ends of stdout/stderr. */
+    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    int sv[2] = {-1, -1};
+    int restore_pid = -1;
+    pid_t pid = -1;
+    if (!p->terminal)
+        for (int i = 0; i < 3; i++)
+            if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+                r = make_error(err, errno, "pipe");
+                goto fail;
+            }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        r = make_error(err, errno, "socketpair");
+        goto fail;
+    }
+    r = ns_pid_enter(&ns, &restore_pid, err);
+    if (r < 0)
+        goto fail;
+    pid = (pid_t)syscall(SYS_clone, (unsigned long)(ns.clone_flags | SIGCHLD), NULL, NULL, NULL,
+                         NULL);
+    if (pid == 0) {
+        close(sv[0]);
+        struct child_ctx c = {.cfg = cfg, .proc = p, .ns = &ns, .sock = sv[1]};
+        for (int i = 0; i < 3; i++) {
+            c.stdio[i] = pipes[i][i == 0 ? 0 : 1];
+            if (pipes[i][i == 0 ? 1 : 0] >= 0)
+                close(pipes[i][i == 0 ? 1 : 0]);
+        }
+        child_main(&c);
+    }
+    int clone_errno = errno;
+    {
+        cleanup_error struct kerr *rerr = NULL;
+        if (ns_pid_restore(&restore_pid, &rerr) < 0) {
+            /* Spawning more processes into the wrong namespace would be worse than dying. */
+            fprintf(stderr, "spawn: %s\n", rerr->msg);
+            abort();
+        }
+    }
+    if (pid < 0) {
+        r = make_error(err, clone_errno, "clone");
+        goto fail;
+    }
+    close_fd(&sv[1]);
+    for (int i = 0; i < 3; i++)
+        close_fd(&pipes[i][i == 0 ? 0 : 1]);
+    if (ns.new_user) {
+        const Grpc__Linux *lx = cfg->spec->linux;
+        r = write_id_map(pid, "uid_map", lx->uidmappings, lx->n_uidmappings, err);
+        if (r == 0)
+            r = write_id_map(pid, "gid_map", lx->gidmappings, lx->n_gidmappings, err);
+        if (r < 0)
+            goto fail;
+    }
+    if (cfg->cgroup) {
+        r = cgroup_enter(cfg->cgroup, pid, err);
+        if (r < 0)
+            goto fail;
+    }
+    if (send_msg(sv[0], MSG_GO, NULL, -1) < 0) {
+        r = child_died(pid, err);
+        pid = -1;
+        goto fail;
+    }
+    struct spawn_msg m;
+    int master = -1;
+    int t = recv_msg(sv[0], &m, &master);
+    if (t != MSG_READY) {
+        if (t == MSG_ERROR) {
+            r = error_from_msg(&m, err);
+        } else {
+            r = child_died(pid, err);
+            pid = -1;
+        }
+        goto fail;
+    }
+    if (p->terminal && master < 0) {
+        r = make_error(err, EPROTO, "container process sent no terminal");
+        goto fail;
+    }
+    struct spawn_result res = {
+        .pid = pid,
+        .stdin_fd = pipes[0][1],
+        .stdout_fd = p->terminal ? master : pipes[1][0],
+        .stderr_fd = pipes[2][0],
+        .pty_master = master,
+        .release_fd = -1,
+    };
+    if (cfg->hold) {
+        res.release_fd = sv[0];
+    } else {
+        r = wait_exec(sv[0], err);
+        close_fd(&sv[0]);
+        if (r < 0) {
+            if (master >= 0)
+                close(master);
+            goto fail;
+        }
+    }
+    ns_plan_close(&ns);
+    *ret = res;
+    return 0;
+
+fail:
+    if (pid > 0)
+        reap(pid);
+    if (restore_pid >= 0)
+        close(restore_pid);
+    for (int i = 0; i < 3; i++) {
+        close_fd(&pipes[i][0]);
+        close_fd(&pipes[i][1]);
+    }
+    close_fd(&sv[0]);
+    close_fd(&sv[1]);
+    ns_plan_close(&ns);
+    return r;
+}
+
+int spawn_release(struct spawn_result *r, struct kerr **err)
+{
+    if (r->release_fd < 0)
+        return make_status(err, RPC_FAILED_PRECONDITION, 0, "process is not held");
+    int fd = r->release_fd;
+    r->release_fd = -1;
+    int ret = 0;
+    if (send_msg(fd, MSG_RELEASE, NULL, -1) < 0)
+        ret = make_error(err, errno == EPIPE ? ECHILD : errno,
+                         "container process is gone before start");
+    else
+        ret = wait_exec(fd, err);
+    close(fd);
+    return ret;
+}
