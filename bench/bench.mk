@@ -4,3 +4,9 @@
 BENCH_TARGETS ?=
 bench: bins
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || echo "bench: $$t failed"; done
+
+# Boot-to-init time of our guest kernel against Debian's stock kernel (bench/kernel-boot.sh).
+BENCH_TARGETS += bench-kernel
+.PHONY: bench-kernel
+bench-kernel: kernel
+	@bench/kernel-boot.sh

@@ -7,6 +7,7 @@ PKGS=(
   busybox-static cpio gzip xz-utils zstd e2fsprogs
   linux-source-6.1 flex bison bc libelf-dev libssl-dev
   qemu-system-x86 socat
+  linux-image-amd64
   bats bats-assert bats-support crun util-linux iproute2
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf
