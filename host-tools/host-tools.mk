@@ -1,1 +1,31 @@
-# host-tools: rules added by its component
+# host-tools: kata-host, the host CLI that boots the guest and drives the agent.
+HOST_MAIN := host-tools/main.c
+HOST_LIB_SRCS := $(filter-out $(HOST_MAIN),$(sort $(wildcard host-tools/*.c)))
+HOST_TEST_SRCS := $(sort $(wildcard host-tools/tests/test-host-*.c))
+HOST_TESTS := $(patsubst host-tools/tests/%.c,$(BUILD)/asan/tests/%,$(HOST_TEST_SRCS))
+HOST_TOOLS_A := $(BUILD)/asan/tools/fake-hvsock
+
+BINS += $(BUILD)/bin/kata-host
+
+$(BUILD)/bin/kata-host: $(call objs_r,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBPROTOCOL_R)
+	@mkdir -p $(@D)
+	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -lpthread -o $@
+
+$(BUILD)/asan/bin/kata-host: $(call objs_a,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+$(BUILD)/asan/tests/test-host-%: $(call objs_a,host-tools/tests/test-host-%.c host-tools/tests/tap.c) \
+		$(call objs_a,$(HOST_LIB_SRCS)) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+# A stand-in for cloud-hypervisor's hybrid vsock socket (tests only).
+$(BUILD)/asan/tools/fake-hvsock: $(call objs_a,host-tools/tests/fake-hvsock.c) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+.PHONY: host-tools host-tools-tests
+host-tools: $(BUILD)/bin/kata-host $(BUILD)/asan/bin/kata-host
+host-tools-tests: $(HOST_TESTS) $(HOST_TOOLS_A)
+test-deps: host-tools host-tools-tests

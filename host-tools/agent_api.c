@@ -1,0 +1,169 @@
+#include "agent_api.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+static int call(struct ttrpc_client *c, const char *method, const void *req,
+                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
+                int64_t timeout_ns, struct kerr **err)
+{
+    return ttrpc_client_call(c, AGENT_SERVICE, method, (const ProtobufCMessage *)req, resp_desc,
+                             ret_resp, timeout_ns, err);
+}
+
+int agent_check(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err)
+{
+    Grpc__CheckRequest req = GRPC__CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int r = ttrpc_client_call(c, HEALTH_SERVICE, "Check", &req.base,
+                              &grpc__health_check_response__descriptor, &resp, timeout_ns, err);
+    if (r < 0)
+        return r;
+    Grpc__HealthCheckResponse *h = (Grpc__HealthCheckResponse *)resp;
+    int status = h->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (status != GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING)
+        return make_error(err, EAGAIN, "agent health check: not serving (status %d)", status);
+    return 0;
+}
+
+int agent_create_sandbox(struct ttrpc_client *c, const Grpc__CreateSandboxRequest *req,
+                         struct kerr **err)
+{
+    return call(c, "CreateSandbox", req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_destroy_sandbox(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err)
+{
+    Grpc__DestroySandboxRequest req = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
+    return call(c, "DestroySandbox", &req, NULL, NULL, timeout_ns, err);
+}
+
+int agent_create_container(struct ttrpc_client *c, const Grpc__CreateContainerRequest *req,
+                           struct kerr **err)
+{
+    return call(c, "CreateContainer", req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_start_container(struct ttrpc_client *c, const char *cid, struct kerr **err)
+{
+    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    return call(c, "StartContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_exec_process(struct ttrpc_client *c, const Grpc__ExecProcessRequest *req,
+                       struct kerr **err)
+{
+    return call(c, "ExecProcess", req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_signal(struct ttrpc_client *c, const char *cid, const char *eid, int sig,
+                 struct kerr **err)
+{
+    Grpc__SignalProcessRequest req = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    req.signal = (uint32_t)sig;
+    return call(c, "SignalProcess", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_wait(struct ttrpc_client *c, const char *cid, const char *eid, int *ret_status,
+               struct kerr **err)
+{
+    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    ProtobufCMessage *resp = NULL;
+    int r = call(c, "WaitProcess", &req, &grpc__wait_process_response__descriptor, &resp, 0, err);
+    if (r < 0)
+        return r;
+    *ret_status = ((Grpc__WaitProcessResponse *)resp)->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
+}
+
+int agent_read(struct ttrpc_client *c, int which_fd, const char *cid, const char *eid,
+               uint8_t **ret_data, size_t *ret_len, struct kerr **err)
+{
+    Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    req.len = 32768;
+    ProtobufCMessage *resp = NULL;
+    int r = call(c, which_fd == 2 ? "ReadStderr" : "ReadStdout", &req,
+                 &grpc__read_stream_response__descriptor, &resp, 0, err);
+    if (r < 0)
+        return r;
+    Grpc__ReadStreamResponse *rs = (Grpc__ReadStreamResponse *)resp;
+    /* Keep the buffer: detach it from the message before freeing the message. */
+    *ret_data = rs->data.data;
+    *ret_len = rs->data.len;
+    rs->data.data = NULL;
+    rs->data.len = 0;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
+}
+
+int agent_write_stdin(struct ttrpc_client *c, const char *cid, const char *eid, const uint8_t *data,
+                      size_t len, struct kerr **err)
+{
+    while (len > 0) {
+        Grpc__WriteStreamRequest req = GRPC__WRITE_STREAM_REQUEST__INIT;
+        req.container_id = (char *)cid;
+        req.exec_id = (char *)eid;
+        req.data.data = (uint8_t *)data;
+        req.data.len = len;
+        ProtobufCMessage *resp = NULL;
+        int r =
+            call(c, "WriteStdin", &req, &grpc__write_stream_response__descriptor, &resp, 0, err);
+        if (r < 0)
+            return r;
+        uint32_t done = ((Grpc__WriteStreamResponse *)resp)->len;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (done == 0 || done > len)
+            return make_error(err, EIO, "WriteStdin accepted %u of %zu bytes", done, len);
+        data += done;
+        len -= done;
+    }
+    return 0;
+}
+
+int agent_close_stdin(struct ttrpc_client *c, const char *cid, const char *eid, struct kerr **err)
+{
+    Grpc__CloseStdinRequest req = GRPC__CLOSE_STDIN_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    return call(c, "CloseStdin", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_tty_resize(struct ttrpc_client *c, const char *cid, const char *eid, unsigned rows,
+                     unsigned cols, struct kerr **err)
+{
+    Grpc__TtyWinResizeRequest req = GRPC__TTY_WIN_RESIZE_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    req.row = rows;
+    req.column = cols;
+    return call(c, "TtyWinResize", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_exit_code_for(const struct kerr *err)
+{
+    if (!err)
+        return 125;
+    if (err->errnum == ENOENT)
+        return 127;
+    if (err->errnum == EACCES || err->errnum == ENOEXEC || err->errnum == EPERM)
+        return 126;
+    const char *m = err->msg ? err->msg : "";
+    /* The agent reports exec failures as text (errno names or strerror wording). */
+    if (strcasestr(m, "no such file or directory") || strcasestr(m, "not found") ||
+        strstr(m, "ENOENT"))
+        return 127;
+    if (strcasestr(m, "permission denied") || strcasestr(m, "exec format error") ||
+        strcasestr(m, "not executable") || strstr(m, "EACCES") || strstr(m, "ENOEXEC"))
+        return 126;
+    return 125;
+}

@@ -1,0 +1,11 @@
+/* Where kata-host finds the guest: next to the build tree (build/bin/kata-host ->
+ * build/vmlinux.container) or installed ($PREFIX/bin/kata-host ->
+ * $PREFIX/share/kata-containers/vmlinux.container). */
+#pragma once
+
+/* Returns a malloc'd path of the first existing candidate for `file`, or NULL. */
+char *paths_find_artifact(const char *file);
+/* Looks a program up in PATH; malloc'd or NULL. */
+char *paths_which(const char *prog);
+/* Removes a directory tree (no symlink following, stays on one file system). */
+int paths_remove_tree(const char *path);

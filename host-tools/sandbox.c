@@ -1,0 +1,588 @@
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "agent_api.h"
+#include "channel.h"
+#include "cleanup.h"
+#include "dial.h"
+#include "loop.h"
+#include "paths.h"
+#include "spec.h"
+#include "xalloc.h"
+
+#define VIRTIOFSD_PATH "/usr/lib/qemu/virtiofsd"
+#define SHARED_MOUNT_POINT "/run/kata-containers/shared/containers/"
+/* A KVM boot reaches the agent in well under a second; longer means KVM hangs here. */
+#define KVM_TRIAL_TIMEOUT_MS 5000
+
+static atomic_int chan_fd_for_exit = -1;
+
+static int boot_timeout_ms(void)
+{
+    const char *e = getenv("KATA_HOST_BOOT_TIMEOUT");
+    int s = e ? atoi(e) : 0;
+    return (s > 0 ? s : 30) * 1000;
+}
+
+static char *random_name(void)
+{
+    unsigned char b[4] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, b, sizeof(b)) != sizeof(b)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            memcpy(b, &ts.tv_nsec, sizeof(b));
+        }
+        close(fd);
+    }
+    return xasprintf("kata-%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+}
+
+int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **err)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->opts = o;
+    sb->chan_fd = -1;
+    sb->virtiofsd_pid = -1;
+    sb->start_ns = loop_now_ns();
+    sb->name = o->name ? xstrdup(o->name) : random_name();
+    sb->container_id = xstrdup(sb->name);
+    sb->run_dir = session_run_dir(sb->name);
+    sb->share = SHARE_AUTO;
+    if (o->rootfs) {
+        struct stat st;
+        if (stat(o->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+            return make_error(err, errno ? errno : ENOTDIR, "--rootfs %s", o->rootfs);
+    }
+    if (o->agent_addr)
+        return 0;
+
+    enum hypervisor hv = o->hypervisor;
+    cleanup_free char *clh = paths_which("cloud-hypervisor");
+    if (hv == HV_AUTO)
+        hv = clh && accel_kvm_probe() ? HV_CLH : HV_QEMU;
+    if (hv == HV_CLH) {
+        sb->vmm_path = clh ? xstrdup(clh) : xstrdup("cloud-hypervisor");
+        sb->accel = ACCEL_KVM; /* cloud-hypervisor has no emulation */
+    } else {
+        char *q = paths_which("qemu-system-x86_64");
+        sb->vmm_path = q ? q : xstrdup("qemu-system-x86_64");
+        sb->accel = accel_choose(o->accel, ACCEL_VERDICT_PATH);
+    }
+    sb->kernel = o->kernel ? xstrdup(o->kernel) : paths_find_artifact("vmlinux.container");
+    sb->initrd = o->initrd ? xstrdup(o->initrd) : paths_find_artifact("kata-containers-initrd.img");
+    if (!sb->kernel)
+        return make_error(err, ENOENT,
+                          "guest kernel vmlinux.container not found next to kata-host (build it "
+                          "with `make kernel` or pass --kernel)");
+    if (!sb->initrd)
+        return make_error(err, ENOENT,
+                          "guest initrd kata-containers-initrd.img not found next to kata-host "
+                          "(build it with `make initrd` or pass --initrd)");
+    if (!o->dry_run) {
+        if (access(sb->kernel, R_OK) < 0)
+            return make_error(err, errno, "--kernel %s", sb->kernel);
+        if (access(sb->initrd, R_OK) < 0)
+            return make_error(err, errno, "--initrd %s", sb->initrd);
+    }
+    if (o->rootfs) {
+        sb->share = o->share;
+        if (sb->share == SHARE_AUTO)
+            sb->share =
+                hv == HV_CLH || access(VIRTIOFSD_PATH, X_OK) == 0 ? SHARE_VIRTIOFS : SHARE_9P;
+        if (sb->share == SHARE_VIRTIOFS && access(VIRTIOFSD_PATH, X_OK) < 0 && !o->dry_run)
+            return make_error(err, errno, "virtio-fs needs %s (or use --share 9p)", VIRTIOFSD_PATH);
+        sb->share_dir = xasprintf("%s/shared", sb->run_dir);
+    }
+    sb->console_log = xasprintf("%s/console.log", sb->run_dir);
+    sb->vfs_socket = xasprintf("%s/vfs.sock", sb->run_dir);
+    struct vm_config *c = &sb->vmc;
+    c->hypervisor = hv;
+    c->accel = sb->accel == ACCEL_AUTO ? ACCEL_KVM : sb->accel;
+    c->vmm_path = sb->vmm_path;
+    c->name = sb->name;
+    c->kernel = sb->kernel;
+    c->initrd = sb->initrd;
+    c->memory_mib = o->vm_memory_mib;
+    c->cpus = o->vm_cpus;
+    c->quiet = !o->verbose;
+    c->share = sb->share;
+    c->share_dir = sb->share_dir;
+    c->virtiofsd_socket = sb->vfs_socket;
+    if (hv == HV_CLH) {
+        sb->hvsock_socket = xasprintf("%s/clh.vsock", sb->run_dir);
+        c->hvsock_socket = sb->hvsock_socket;
+    } else {
+        sb->serial_socket = xasprintf("%s/agent.sock", sb->run_dir);
+        c->serial_socket = sb->serial_socket;
+    }
+    return 0;
+}
+
+int sandbox_print_command(struct sandbox *sb, struct kerr **err)
+{
+    if (sb->opts->agent_addr)
+        return make_error(err, EINVAL,
+                          "--dry-run prints the VM command line; there is no VM "
+                          "with --agent-addr");
+    char **argv = vm_argv(&sb->vmc, err);
+    if (!argv)
+        return -EINVAL;
+    if (sb->share == SHARE_VIRTIOFS)
+        printf("%s --socket-path=%s -o source=%s -o cache=auto\n", VIRTIOFSD_PATH, sb->vfs_socket,
+               sb->share_dir);
+    char *line = vm_argv_join(argv);
+    printf("%s\n", line);
+    free(line);
+    vm_argv_free(argv);
+    return 0;
+}
+
+const char *sandbox_root_path(const struct sandbox *sb)
+{
+    static __thread char buf[512];
+    if (sb->opts->agent_addr)
+        return sb->opts->rootfs ? sb->opts->rootfs : KATA_GUEST_DEFAULT_ROOTFS;
+    if (!sb->opts->rootfs)
+        return KATA_GUEST_DEFAULT_ROOTFS;
+    snprintf(buf, sizeof(buf), "%s%s/rootfs", SHARED_MOUNT_POINT, sb->container_id);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ run directory */
+
+static int make_run_dir(struct sandbox *sb, struct kerr **err)
+{
+    cleanup_free char *base = xstrdup(sb->run_dir);
+    *strrchr(base, '/') = '\0';
+    if (mkdir(base, 0700) < 0 && errno != EEXIST)
+        return make_error(err, errno, "create %s", base);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (mkdir(sb->run_dir, 0700) == 0) {
+            sb->run_dir_created = true;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return make_error(err, errno, "create %s", sb->run_dir);
+        struct session_state st;
+        struct kerr *e2 = NULL;
+        bool alive = false;
+        if (session_read_state(sb->run_dir, &st, &e2) == 0) {
+            alive = session_owner_alive(&st);
+            session_state_free(&st);
+        } else {
+            /* no state yet: the owner may be starting; trust a live socket */
+            cleanup_free char *sock = xasprintf("%s/session.sock", sb->run_dir);
+            int fd = dial_unix(sock, NULL);
+            alive = fd >= 0;
+            if (fd >= 0)
+                close(fd);
+            struct stat st2;
+            if (!alive && stat(sb->run_dir, &st2) == 0 && time(NULL) - st2.st_mtime < 5)
+                alive = true; /* created seconds ago, probably still booting */
+        }
+        error_free(e2);
+        if (alive)
+            return make_error(err, EEXIST, "a sandbox named '%s' already exists", sb->name);
+        paths_remove_tree(sb->run_dir); /* left over by a kata-host that was killed */
+    }
+    return make_error(err, EEXIST, "cannot claim %s", sb->run_dir);
+}
+
+/* ------------------------------------------------------------------ shared rootfs */
+
+static int share_rootfs(struct sandbox *sb, struct kerr **err)
+{
+    cleanup_free char *cdir = xasprintf("%s/%s", sb->share_dir, sb->container_id);
+    char *target = xasprintf("%s/rootfs", cdir);
+    if (mkdir(sb->share_dir, 0700) < 0 || mkdir(cdir, 0755) < 0 || mkdir(target, 0755) < 0) {
+        free(target);
+        return make_error(err, errno, "create the shared directory");
+    }
+    /* kata-host runs in its own mount namespace here (see cmd_run), so the bind mount needs
+     * no cleanup if we are killed: it dies with the namespace. */
+    if (mount(sb->opts->rootfs, target, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        int e = errno;
+        free(target);
+        return make_error(err, e, "bind-mount %s", sb->opts->rootfs);
+    }
+    sb->rootfs_mount = target;
+    return 0;
+}
+
+static int start_virtiofsd(struct sandbox *sb, struct kerr **err)
+{
+    cleanup_free char *log = xasprintf("%s/virtiofsd.log", sb->run_dir);
+    cleanup_free char *sockopt = xasprintf("--socket-path=%s", sb->vfs_socket);
+    cleanup_free char *src = xasprintf("source=%s", sb->share_dir);
+    char *argv[] = {VIRTIOFSD_PATH, sockopt, "-o", src, "-o", "cache=auto", NULL};
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return make_error(err, errno, "fork");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int nul = open("/dev/null", O_RDONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (nul >= 0)
+            dup2(nul, 0);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    sb->virtiofsd_pid = pid;
+    /* It is ready once its socket exists. */
+    for (int i = 0; i < 500; i++) {
+        if (access(sb->vfs_socket, F_OK) == 0)
+            return 0;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            sb->virtiofsd_pid = -1;
+            return make_error(err, EIO, "virtiofsd exited at start (see %s)", log);
+        }
+        usleep(10000);
+    }
+    return make_error(err, ETIMEDOUT, "virtiofsd did not create %s", sb->vfs_socket);
+}
+
+static void stop_virtiofsd(struct sandbox *sb)
+{
+    if (sb->virtiofsd_pid <= 0)
+        return;
+    /* It exits by itself once QEMU disconnects; give it a moment, then insist. */
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(sb->virtiofsd_pid, NULL, WNOHANG) == sb->virtiofsd_pid) {
+            sb->virtiofsd_pid = -1;
+            return;
+        }
+        usleep(10000);
+    }
+    kill(sb->virtiofsd_pid, SIGKILL);
+    waitpid(sb->virtiofsd_pid, NULL, 0);
+    sb->virtiofsd_pid = -1;
+}
+
+/* ------------------------------------------------------------------ VM and channel */
+
+static void on_vm_exit(void *data)
+{
+    /* Pending ttRPC calls fail at once instead of waiting on a dead VM. */
+    int fd = atomic_load(&chan_fd_for_exit);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
+static int connect_serial(struct sandbox *sb, int timeout_ms, struct kerr **err)
+{
+    int64_t deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        struct kerr *e = NULL;
+        int fd = dial_unix(sb->serial_socket, &e);
+        if (fd >= 0) {
+            error_free(e);
+            atomic_store(&chan_fd_for_exit, fd);
+            if (!vm_running(&sb->vm)) {
+                close(fd);
+                atomic_store(&chan_fd_for_exit, -1);
+                return make_error(err, ECONNRESET, "the VM exited during boot");
+            }
+            int left = (int)((deadline - loop_now_ns()) / 1000000);
+            int r = dial_read_hello(fd, left > 0 ? left : 1, &sb->hello_boottime_ns, err);
+            if (r < 0) {
+                atomic_store(&chan_fd_for_exit, -1);
+                close(fd);
+                return r;
+            }
+            sb->hello_at = loop_now_ns();
+            return fd;
+        }
+        error_free(e);
+        if (!vm_running(&sb->vm))
+            return make_error(err, ECONNRESET, "the VM exited during boot");
+        if (loop_now_ns() > deadline)
+            return make_error(err, ETIMEDOUT, "the VM did not open %s", sb->serial_socket);
+        usleep(2000);
+    }
+}
+
+static int connect_hvsock(struct sandbox *sb, int timeout_ms, struct kerr **err)
+{
+    int64_t deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
+    struct dial_addr a = {
+        .kind = DIAL_HVSOCK, .path = sb->hvsock_socket, .port = KATA_AGENT_VSOCK_PORT};
+    for (;;) {
+        struct kerr *e = NULL;
+        int fd = dial_connect(&a, 1000, &e);
+        if (fd >= 0) {
+            error_free(e);
+            sb->hello_at = loop_now_ns();
+            atomic_store(&chan_fd_for_exit, fd);
+            return fd;
+        }
+        if (!vm_running(&sb->vm)) {
+            error_free(e);
+            return make_error(err, ECONNRESET, "the VM exited during boot");
+        }
+        if (loop_now_ns() > deadline) {
+            int r = make_error(err, e ? e->errnum : ETIMEDOUT, "the agent did not answer on %s: %s",
+                               sb->hvsock_socket, e ? e->msg : "timeout");
+            error_free(e);
+            return r;
+        }
+        error_free(e);
+        usleep(10000);
+    }
+}
+
+static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
+{
+    char **argv = vm_argv(&sb->vmc, err);
+    if (!argv)
+        return -EINVAL;
+    free(sb->vm.console_log_path);
+    memset(&sb->vm, 0, sizeof(sb->vm));
+    sb->vm.on_exit = on_vm_exit;
+    unlink(sb->serial_socket ? sb->serial_socket : sb->hvsock_socket);
+    int r = vm_start(&sb->vm, argv, sb->console_log, err);
+    vm_argv_free(argv);
+    if (r < 0)
+        return r;
+    sb->vm_started = true;
+    if (sb->vmc.hypervisor == HV_CLH)
+        return connect_hvsock(sb, timeout_ms, err);
+    return connect_serial(sb, timeout_ms, err);
+}
+
+static int boot_vm(struct sandbox *sb, struct kerr **err)
+{
+    int timeout = boot_timeout_ms();
+    if (sb->accel == ACCEL_AUTO) {
+        /* Unknown host: try KVM with a short deadline, remember the outcome. */
+        sb->vmc.accel = ACCEL_KVM;
+        struct kerr *e = NULL;
+        int fd = start_vm_once(sb, KVM_TRIAL_TIMEOUT_MS, &e);
+        if (fd >= 0) {
+            error_free(e);
+            accel_record_verdict(ACCEL_VERDICT_PATH, ACCEL_VERDICT_KVM_OK);
+            sb->accel = ACCEL_KVM;
+            return fd;
+        }
+        error_free(e);
+        if (sb->opts->verbose)
+            fprintf(stderr,
+                    "kata-host: KVM did not boot the guest within %d ms; "
+                    "using TCG from now on\n",
+                    KVM_TRIAL_TIMEOUT_MS);
+        accel_record_verdict(ACCEL_VERDICT_PATH, ACCEL_VERDICT_KVM_BROKEN);
+        vm_stop(&sb->vm);
+        sb->vm_started = false;
+        sb->accel = ACCEL_TCG;
+        sb->vmc.accel = ACCEL_TCG;
+        sb->start_ns = loop_now_ns();
+    }
+    return start_vm_once(sb, timeout, err);
+}
+
+int sandbox_boot(struct sandbox *sb, struct kerr **err)
+{
+    int r = make_run_dir(sb, err);
+    if (r < 0)
+        return r;
+    int fd;
+    if (sb->opts->agent_addr) {
+        struct dial_addr a;
+        r = dial_parse(sb->opts->agent_addr, &a, err);
+        if (r < 0)
+            return r;
+        fd = dial_connect(&a, 10000, err);
+        dial_addr_free(&a);
+        if (fd < 0)
+            return error_wrap(err, fd, "agent %s", sb->opts->agent_addr);
+        sb->hello_at = loop_now_ns();
+    } else {
+        if (sb->rootfs_mount == NULL && sb->opts->rootfs) {
+            r = share_rootfs(sb, err);
+            if (r < 0)
+                return r;
+        }
+        if (sb->share == SHARE_VIRTIOFS) {
+            r = start_virtiofsd(sb, err);
+            if (r < 0)
+                return r;
+        }
+        fd = boot_vm(sb, err);
+        if (fd < 0)
+            return error_wrap(err, fd, "boot the guest");
+    }
+    sb->chan_fd = dup(fd);
+    if (sb->chan_fd >= 0)
+        atomic_store(&chan_fd_for_exit, sb->chan_fd);
+    sb->client = ttrpc_client_new(fd);
+    if (!sb->client) {
+        close(fd);
+        return make_error(err, EAGAIN, "start the ttRPC client");
+    }
+    r = agent_check(sb->client, 10LL * 1000000000LL, err);
+    if (r < 0)
+        return error_wrap(err, r, "agent health check");
+
+    Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
+    req.hostname = sb->name;
+    req.sandbox_id = sb->name;
+    Grpc__Storage st = GRPC__STORAGE__INIT;
+    Grpc__Storage *stp = &st;
+    char *opts9p[] = {"trans=virtio", "version=9p2000.L", "msize=512000"};
+    if (sb->share == SHARE_VIRTIOFS) {
+        st.driver = "virtio-fs";
+        st.fstype = "virtiofs";
+    } else if (sb->share == SHARE_9P) {
+        st.driver = "9p";
+        st.fstype = "9p";
+        st.n_options = 3;
+        st.options = opts9p;
+    }
+    if (sb->share != SHARE_AUTO) {
+        st.source = VM_SHARE_TAG;
+        st.mount_point = SHARED_MOUNT_POINT;
+        req.n_storages = 1;
+        req.storages = &stp;
+    }
+    r = agent_create_sandbox(sb->client, &req, err);
+    if (r < 0)
+        return error_wrap(err, r, "CreateSandbox");
+    return 0;
+}
+
+bool sandbox_vm_lost(struct sandbox *sb)
+{
+    return sb->vm_started && !vm_running(&sb->vm);
+}
+
+char *sandbox_vm_lost_text(struct sandbox *sb)
+{
+    cleanup_free char *how = vm_exit_text(&sb->vm);
+    return xasprintf("the VM (%s pid %d) %s",
+                     sb->vmc.hypervisor == HV_CLH ? "cloud-hypervisor" : "qemu", (int)sb->vm.pid,
+                     how);
+}
+
+void sandbox_dump_console(struct sandbox *sb)
+{
+    if (sb->vm_started || sb->vm.console_log_path)
+        vm_dump_console(&sb->vm, 25);
+}
+
+void sandbox_teardown(struct sandbox *sb)
+{
+    if (sb->client) {
+        bool alive = sb->opts->agent_addr || (sb->vm_started && vm_running(&sb->vm));
+        if (alive) {
+            struct kerr *e = NULL;
+            agent_destroy_sandbox(sb->client, 5LL * 1000000000LL, &e);
+            error_free(e);
+        }
+    }
+    if (sb->vm_started) {
+        /* The agent powers the VM off after DestroySandbox. */
+        vm_wait(&sb->vm, 3000);
+        vm_stop(&sb->vm);
+        sb->vm_started = false;
+    } else if (sb->vm.console_log_fd > 0) {
+        vm_stop(&sb->vm);
+    }
+    if (sb->chan_fd >= 0)
+        shutdown(sb->chan_fd, SHUT_RDWR); /* fails whatever still waits on the agent */
+    session_server_stop(sb->session);
+    sb->session = NULL;
+    if (sb->client) {
+        ttrpc_client_free(sb->client);
+        sb->client = NULL;
+    }
+    atomic_store(&chan_fd_for_exit, -1);
+    if (sb->chan_fd >= 0) {
+        close(sb->chan_fd);
+        sb->chan_fd = -1;
+    }
+    stop_virtiofsd(sb);
+    if (sb->rootfs_mount) {
+        umount2(sb->rootfs_mount, MNT_DETACH);
+        free(sb->rootfs_mount);
+        sb->rootfs_mount = NULL;
+    }
+    if (sb->run_dir_created) {
+        paths_remove_tree(sb->run_dir);
+        sb->run_dir_created = false;
+    }
+    free(sb->name);
+    free(sb->container_id);
+    free(sb->run_dir);
+    free(sb->share_dir);
+    free(sb->kernel);
+    free(sb->initrd);
+    free(sb->vmm_path);
+    free(sb->serial_socket);
+    free(sb->hvsock_socket);
+    free(sb->vfs_socket);
+    free(sb->console_log);
+    free(sb->vm.console_log_path);
+    memset(sb, 0, sizeof(*sb));
+    sb->chan_fd = -1;
+}
+
+void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
+{
+    struct vm_stages st = {0};
+    if (sb->vm_started || sb->vm.pid > 0)
+        vm_get_stages(&sb->vm, &st);
+    int64_t t0 = sb->start_ns;
+#define MS(t) ((double)((t)-t0) / 1e6)
+    if (st.spawned)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s, accel %s)\n", "vm start", MS(st.spawned),
+                sb->vmc.hypervisor == HV_CLH ? "cloud-hypervisor" : "qemu",
+                accel_name(sb->vmc.accel));
+    if (st.first_output)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (first console output)\n", "kernel",
+                MS(st.first_output));
+    if (st.init_started) {
+        if (st.init_guest_s >= 0)
+            fprintf(stderr, "kata-host: %-18s %8.1f ms  (guest time %.3f s)\n", "init",
+                    MS(st.init_started), st.init_guest_s);
+        else
+            fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "init", MS(st.init_started));
+    }
+    if (sb->hello_at) {
+        if (sb->hello_boottime_ns)
+            fprintf(stderr, "kata-host: %-18s %8.1f ms  (guest time %.3f s)\n", "agent ready",
+                    MS(sb->hello_at), (double)sb->hello_boottime_ns / 1e9);
+        else
+            fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "agent connected", MS(sb->hello_at));
+    }
+    if (container_started)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "container started", MS(container_started));
+#undef MS
+}

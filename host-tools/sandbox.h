@@ -1,0 +1,56 @@
+/* One sandbox: its run directory, the shared rootfs (virtio-fs daemon or 9p), the VM, the
+ * agent channel and CreateSandbox — and the teardown that undoes all of it. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "options.h"
+#include "session.h"
+#include "ttrpc.h"
+#include "vm.h"
+
+struct sandbox {
+    const struct run_opts *opts;
+    char *name;
+    char *container_id;
+    char *run_dir;
+    bool run_dir_created;
+    /* shared rootfs */
+    enum share_kind share; /* SHARE_AUTO = nothing shared */
+    char *share_dir;       /* run_dir/shared, holding <cid>/rootfs */
+    char *rootfs_mount;    /* share_dir/<cid>/rootfs while bind-mounted */
+    pid_t virtiofsd_pid;
+    /* VM */
+    struct vm_config vmc;
+    struct vm vm;
+    bool vm_started;
+    char *kernel, *initrd, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
+    char *console_log;
+    enum accel_mode accel;
+    /* agent */
+    int chan_fd; /* a duplicate of the channel, to shut it down when the VM dies */
+    struct ttrpc_client *client;
+    uint64_t hello_boottime_ns;
+    int64_t hello_at, start_ns;
+    struct session_server *session;
+};
+
+/* Fills in names and paths and validates options; no side effects. */
+int sandbox_prepare(struct sandbox *sb, const struct run_opts *opts, struct kerr **err);
+/* Prints the VMM command line (--dry-run). */
+int sandbox_print_command(struct sandbox *sb, struct kerr **err);
+/* Run dir, share, VM, agent connection, Health.Check, CreateSandbox. */
+int sandbox_boot(struct sandbox *sb, struct kerr **err);
+/* Root.Path for the container as the agent will see it. */
+const char *sandbox_root_path(const struct sandbox *sb);
+/* DestroySandbox, VM power-off (killed after a grace period), daemons, mounts, run dir. */
+void sandbox_teardown(struct sandbox *sb);
+/* Whether the VM died under us (for error messages). */
+bool sandbox_vm_lost(struct sandbox *sb);
+char *sandbox_vm_lost_text(struct sandbox *sb);
+/* Prints the VM console's tail to stderr. */
+void sandbox_dump_console(struct sandbox *sb);
+/* Boot stages with timings (for -v). */
+void sandbox_print_stages(struct sandbox *sb, int64_t container_started);

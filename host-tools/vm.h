@@ -1,0 +1,79 @@
+/* The virtual machine: command lines for QEMU and cloud-hypervisor, starting the VMM with its
+ * console captured, and supervising it (a watcher thread notices the VMM's exit at once). */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "options.h"
+
+struct vm_config {
+    enum hypervisor hypervisor; /* HV_QEMU or HV_CLH (resolved) */
+    enum accel_mode accel;      /* ACCEL_TCG or ACCEL_KVM (resolved) */
+    const char *vmm_path;       /* qemu-system-x86_64 / cloud-hypervisor */
+    const char *name;
+    const char *kernel, *initrd;
+    uint64_t memory_mib;
+    unsigned cpus;
+    bool quiet;                /* pass `quiet` to the kernel (not with -v: we want its lines) */
+    const char *serial_socket; /* QEMU: virtio-serial agent port chardev (unix socket path) */
+    uint32_t vsock_cid;        /* QEMU: > 0 adds vhost-vsock-pci with this guest CID */
+    const char *hvsock_socket; /* cloud-hypervisor: hybrid vsock unix socket path */
+    enum share_kind share;     /* SHARE_AUTO here means: no shared directory */
+    const char *share_dir;     /* 9p: the host directory exported */
+    const char *virtiofsd_socket;
+};
+
+#define VM_SHARE_TAG "kataShared"
+#define VM_CLH_GUEST_CID 3
+
+/* The kernel command line for this configuration (malloc'd). */
+char *vm_kernel_cmdline(const struct vm_config *c);
+/* The complete argv (argv[0] = vmm_path), NULL-terminated, every string malloc'd;
+ * free with vm_argv_free. */
+char **vm_qemu_argv(const struct vm_config *c);
+char **vm_clh_argv(const struct vm_config *c, struct kerr **err);
+char **vm_argv(const struct vm_config *c, struct kerr **err);
+void vm_argv_free(char **argv);
+/* Shell-quoted single line, for --dry-run and -v. */
+char *vm_argv_join(char *const *argv);
+
+/* Stage timestamps (CLOCK_MONOTONIC ns, 0 = not seen) collected from the console. */
+struct vm_stages {
+    int64_t spawned;
+    int64_t first_output; /* first console byte: the kernel is running */
+    int64_t init_started; /* "Run /init as init process" */
+    double init_guest_s;  /* its printk timestamp, guest seconds (-1 when unknown) */
+};
+
+struct vm {
+    pid_t pid;
+    int console_log_fd;
+    char *console_log_path;
+    pthread_t console_thread, waiter_thread;
+    bool console_thread_started, waiter_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool exited;
+    int exit_status; /* waitpid status */
+    struct vm_stages stages;
+    /* Called from the waiter thread when the VMM exits (e.g. to shut the agent channel). */
+    void (*on_exit)(void *data);
+    void *on_exit_data;
+};
+
+/* Starts argv[0] with the console (stdout + stderr) going to console_log_path through a
+ * reader thread that timestamps boot stages. The VMM gets SIGKILL if we die. */
+int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, struct kerr **err);
+bool vm_running(struct vm *vm);
+/* Waits up to timeout_ms for the VMM to exit; returns true when it has. */
+bool vm_wait(struct vm *vm, int timeout_ms);
+/* Kills the VMM (SIGKILL) if it still runs and reaps it; joins the threads. */
+void vm_stop(struct vm *vm);
+void vm_get_stages(struct vm *vm, struct vm_stages *ret);
+/* Prints the last `lines` lines of the console log to stderr. */
+void vm_dump_console(const struct vm *vm, int lines);
+/* Describes how the VMM ended ("exited with status 1", "killed by signal 9"), malloc'd. */
+char *vm_exit_text(struct vm *vm);
