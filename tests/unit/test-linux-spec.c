@@ -1,0 +1,494 @@
+/* agent/linux: the pure parts of turning an OCI spec into kernel settings (cgroup value
+ * conversions, capability/rlimit names, mount options, cgroupsPath forms, passwd/group
+ * resolution, command lookup) and the cgroup v1/v2 file writers against fake trees in a
+ * temporary directory. TAP output. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/linux/caps.h"
+#include "agent/linux/cgroup.h"
+#include "agent/linux/exec-path.h"
+#include "agent/linux/fsutil.h"
+#include "agent/linux/mounts.h"
+#include "agent/linux/rlimits.h"
+#include "agent/linux/user.h"
+#include "cleanup.h"
+#include "ttrpc.h"
+#include "xalloc.h"
+
+static int n_tests, n_failed;
+
+__attribute__((format(printf, 2, 3))) static bool ok(bool cond, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%sok %d - ", cond ? "" : "not ", ++n_tests);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+    if (!cond)
+        n_failed++;
+    return cond;
+}
+
+static char tmpdir[] = "/tmp/test-linux-spec.XXXXXX";
+
+static void put(const char *rel, const char *content)
+{
+    char *p = xasprintf("%s/%s", tmpdir, rel);
+    char *dir = xstrdup(p);
+    *strrchr(dir, '/') = '\0';
+    (void)mkdir_p(dir, 0755, NULL);
+    FILE *f = fopen(p, "w");
+    if (f == NULL) {
+        perror(p);
+        exit(1);
+    }
+    fputs(content, f);
+    fclose(f);
+    free(dir);
+    free(p);
+}
+
+/* File content without trailing newline; "" if missing. */
+static char *get(const char *rel)
+{
+    char *p = xasprintf("%s/%s", tmpdir, rel);
+    char *s = NULL;
+    if (read_file(p, &s, NULL) < 0)
+        s = xstrdup("<missing>");
+    free(p);
+    size_t n = strlen(s);
+    while (n && s[n - 1] == '\n')
+        s[--n] = '\0';
+    return s;
+}
+
+static bool file_is(const char *rel, const char *want)
+{
+    cleanup_free char *s = get(rel);
+    bool r = strcmp(s, want) == 0;
+    if (!r)
+        printf("# %s: got '%s', want '%s'\n", rel, s, want);
+    return r;
+}
+
+static void test_cpu_conversions(void)
+{
+    ok(cgroup_shares_to_weight(0) == 0, "shares 0 stays unset");
+    ok(cgroup_shares_to_weight(1) == 1 && cgroup_shares_to_weight(2) == 1, "shares <= 2 -> 1");
+    ok(cgroup_shares_to_weight(1024) == 39, "shares 1024 -> weight 39 (got %llu)",
+       (unsigned long long)cgroup_shares_to_weight(1024));
+    ok(cgroup_shares_to_weight(262144) == 10000 && cgroup_shares_to_weight(1u << 20) == 10000,
+       "shares >= 262144 -> 10000");
+    char buf[64];
+    cgroup_cpu_max(50000, 100000, buf, sizeof(buf));
+    ok(strcmp(buf, "50000 100000") == 0, "cpu.max quota period: '%s'", buf);
+    cgroup_cpu_max(-1, 0, buf, sizeof(buf));
+    ok(strcmp(buf, "max 100000") == 0, "cpu.max unlimited, default period: '%s'", buf);
+    cgroup_cpu_max(0, 250000, buf, sizeof(buf));
+    ok(strcmp(buf, "max 250000") == 0, "cpu.max period only: '%s'", buf);
+}
+
+static void test_swap(void)
+{
+    char buf[32];
+    struct kerr *err = NULL;
+    ok(cgroup_swap_v2(100, 300, buf, sizeof(buf), &err) == 1 && strcmp(buf, "200") == 0,
+       "swap.max = swap - limit");
+    ok(cgroup_swap_v2(100, -1, buf, sizeof(buf), &err) == 1 && strcmp(buf, "max") == 0,
+       "swap -1 -> max");
+    ok(cgroup_swap_v2(100, 0, buf, sizeof(buf), &err) == 0 && err == NULL, "swap 0 is unset");
+    ok(cgroup_swap_v2(0, 300, buf, sizeof(buf), &err) < 0 && err &&
+           error_status(err) == RPC_INVALID_ARGUMENT && strstr(err->msg, "without memory limit"),
+       "swap without limit is refused");
+    error_freep(&err);
+    ok(cgroup_swap_v2(300, 100, buf, sizeof(buf), &err) < 0 && err &&
+           strstr(err->msg, "should be >="),
+       "swap below limit is refused");
+    error_freep(&err);
+}
+
+static void test_caps(void)
+{
+    ok(cap_from_name("CAP_CHOWN") == 0, "CAP_CHOWN = 0");
+    ok(cap_from_name("CAP_SYS_ADMIN") == 21, "CAP_SYS_ADMIN = 21");
+    ok(cap_from_name("cap_net_raw") == 13, "names are case-insensitive");
+    ok(cap_from_name("CAP_CHECKPOINT_RESTORE") == 40, "CAP_CHECKPOINT_RESTORE = 40");
+    ok(cap_from_name("SYS_ADMIN") == -1 && cap_from_name("CAP_NOPE") == -1,
+       "unknown or unprefixed names rejected");
+    char *names[] = {"CAP_KILL", "CAP_SETUID"};
+    uint64_t m = 0;
+    struct kerr *err = NULL;
+    ok(caps_mask(names, 2, &m, &err) == 0 && m == ((1ull << 5) | (1ull << 7)), "mask of names");
+    char *bad[] = {"CAP_KILL", "CAP_BOGUS"};
+    ok(caps_mask(bad, 2, &m, &err) < 0 && err && error_status(err) == RPC_INVALID_ARGUMENT &&
+           strstr(err->msg, "CAP_BOGUS"),
+       "unknown capability is an INVALID_ARGUMENT naming it");
+    error_freep(&err);
+}
+
+static void test_rlimits(void)
+{
+    ok(rlimit_from_name("RLIMIT_NOFILE") == RLIMIT_NOFILE, "RLIMIT_NOFILE");
+    ok(rlimit_from_name("RLIMIT_RTTIME") == RLIMIT_RTTIME, "RLIMIT_RTTIME");
+    ok(rlimit_from_name("RLIMIT_BOGUS") == -1 && rlimit_from_name("NOFILE") == -1,
+       "unknown rlimit");
+}
+
+static void test_mount_options(void)
+{
+    char *o1[] = {"ro", "nosuid", "nodev", "mode=755", "size=64k", "rbind", "rprivate"};
+    struct mount_opts o;
+    mount_parse_options(o1, 7, &o);
+    ok(o.flags == (MS_RDONLY | MS_NOSUID | MS_NODEV), "flags ro,nosuid,nodev");
+    ok(o.bind && o.recursive, "rbind is a recursive bind");
+    ok(o.propagation == (MS_PRIVATE | MS_REC), "rprivate propagation");
+    ok(o.data && strcmp(o.data, "mode=755,size=64k") == 0, "unknown options become data: %s",
+       o.data ? o.data : "(null)");
+    mount_opts_free(&o);
+    char *o2[] = {"ro", "rw", "noexec", "exec", "strictatime", "bind", "tmpcopyup"};
+    mount_parse_options(o2, 7, &o);
+    ok(o.flags == MS_STRICTATIME && o.bind && !o.recursive && o.data == NULL,
+       "later options clear earlier ones; runtime-only options dropped");
+    mount_opts_free(&o);
+    unsigned long prop = 0;
+    struct kerr *err = NULL;
+    ok(mount_propagation_from_name("", &prop, &err) == 0 && prop == (MS_REC | MS_SLAVE),
+       "default rootfs propagation is rslave");
+    ok(mount_propagation_from_name("rshared", &prop, &err) == 0 && prop == (MS_REC | MS_SHARED),
+       "rshared");
+    ok(mount_propagation_from_name("sideways", &prop, &err) < 0 && err, "bad propagation");
+    error_freep(&err);
+}
+
+static void cgpath_is(const char *in, const char *want)
+{
+    char *out = NULL;
+    struct kerr *err = NULL;
+    int r = cgroup_path_from_spec(in, "cid", &out, &err);
+    if (want)
+        ok(r == 0 && out && strcmp(out, want) == 0, "cgroupsPath '%s' -> '%s' (got '%s')", in, want,
+           out ? out : err->msg);
+    else
+        ok(r < 0 && err && error_status(err) == RPC_INVALID_ARGUMENT, "cgroupsPath '%s' refused",
+           in);
+    free(out);
+    error_free(err);
+}
+
+static void test_cgroups_path(void)
+{
+    cgpath_is("/kata/abc", "kata/abc");
+    cgpath_is("kata/abc/", "kata/abc");
+    cgpath_is("", "kata/cid");
+    cgpath_is("system.slice:kata:abc", "system.slice/kata-abc.scope");
+    cgpath_is(":kata:abc", "system.slice/kata-abc.scope");
+    cgpath_is("a-b-c.slice:p:n", "a.slice/a-b.slice/a-b-c.slice/p-n.scope");
+    cgpath_is("-.slice::n", "n.scope");
+    cgpath_is("machine.slice:x:sub.slice", "machine.slice/sub.slice");
+    cgpath_is("/kata/../etc", NULL);
+    cgpath_is("a:b", NULL);
+    cgpath_is("bad:kata:abc", NULL);
+    cgpath_is("a--b.slice:p:n", NULL);
+}
+
+static void test_users(void)
+{
+    put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+                      "# comment\n"
+                      "broken line\n"
+                      "user:x:1000:1000:user:/home/user:/bin/sh\n"
+                      "svc:x:1001:1001::/srv:/bin/false\n");
+    put("etc/group", "root:x:0:\n"
+                     "wheel:x:10:root,user\n"
+                     "audio:x:29:svc,user\n"
+                     "user:x:1000:\n"
+                     "staff:x:50:\n");
+    cleanup_free char *pw = xasprintf("%s/etc/passwd", tmpdir);
+    cleanup_free char *gr = xasprintf("%s/etc/group", tmpdir);
+    struct user_ids ids;
+    struct kerr *err = NULL;
+    Grpc__User u = {0};
+
+    u.username = "user";
+    ok(user_resolve(&u, pw, gr, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 1000 &&
+           ids.n_groups == 2 && ids.groups[0] == 10 && ids.groups[1] == 29 && ids.home &&
+           strcmp(ids.home, "/home/user") == 0,
+       "name -> uid, gid, member groups, home");
+    user_ids_free(&ids);
+
+    u.username = "1001";
+    ok(user_resolve(&u, pw, gr, &ids, &err) == 0 && ids.uid == 1001 && ids.gid == 1001 &&
+           ids.n_groups == 1 && ids.groups[0] == 29,
+       "numeric uid found in passwd takes its gid and groups");
+    user_ids_free(&ids);
+
+    u.username = "user:staff";
+    ok(user_resolve(&u, pw, gr, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 50, "name:group");
+    user_ids_free(&ids);
+
+    u.username = "4242:77";
+    ok(user_resolve(&u, pw, gr, &ids, &err) == 0 && ids.uid == 4242 && ids.gid == 77 &&
+           ids.n_groups == 0 && ids.home == NULL,
+       "uid:gid not in the files");
+    user_ids_free(&ids);
+
+    uint32_t extra[] = {5, 10};
+    u.username = "user";
+    u.additionalgids = extra;
+    u.n_additionalgids = 2;
+    ok(user_resolve(&u, pw, gr, &ids, &err) == 0 && ids.n_groups == 3 && ids.groups[2] == 5,
+       "additional gids merged without duplicates");
+    user_ids_free(&ids);
+
+    u.username = "ghost";
+    ok(user_resolve(&u, pw, gr, &ids, &err) < 0 && err && strstr(err->msg, "ghost") &&
+           error_status(err) == RPC_INVALID_ARGUMENT,
+       "unknown user name: %s", err ? err->msg : "");
+    error_freep(&err);
+
+    u.username = "user:nogroup";
+    ok(user_resolve(&u, pw, gr, &ids, &err) < 0 && err && strstr(err->msg, "nogroup"),
+       "unknown group name");
+    error_freep(&err);
+
+    Grpc__User plain = {.uid = 7, .gid = 8};
+    ok(user_resolve(&plain, "/nonexistent/passwd", "/nonexistent/group", &ids, &err) == 0 &&
+           ids.uid == 7 && ids.gid == 8 && ids.n_groups == 0,
+       "no username: the numeric fields, files not needed");
+    user_ids_free(&ids);
+}
+
+static void test_exec_path(void)
+{
+    put("bin/tool", "#!/bin/sh\n");
+    put("bin/data", "not executable\n");
+    put("bin2/data", "#!/bin/sh\n");
+    cleanup_free char *tool = xasprintf("%s/bin/tool", tmpdir);
+    cleanup_free char *data2 = xasprintf("%s/bin2/data", tmpdir);
+    chmod(tool, 0755);
+    chmod(data2, 0755);
+    cleanup_free char *path = xasprintf("%s/bin:%s/bin2", tmpdir, tmpdir);
+    cleanup_free char *bin1 = xasprintf("%s/bin", tmpdir);
+    char *res = NULL;
+    struct kerr *err = NULL;
+    ok(exec_resolve("tool", path, &res, &err) == 0 && strcmp(res, tool) == 0, "found in PATH");
+    free(res);
+    res = NULL;
+    ok(exec_resolve("data", path, &res, &err) == 0 && strcmp(res, data2) == 0,
+       "a non-executable match is skipped for a later executable one");
+    free(res);
+    res = NULL;
+    ok(exec_resolve("data", bin1, &res, &err) < 0 && err &&
+           error_status(err) == RPC_PERMISSION_DENIED &&
+           strcmp(err->msg, "exec: \"data\": permission denied") == 0,
+       "only non-executable: PERMISSION_DENIED");
+    error_freep(&err);
+    ok(exec_resolve("nosuchcmd", path, &res, &err) < 0 && err &&
+           error_status(err) == RPC_NOT_FOUND &&
+           strcmp(err->msg, "exec: \"nosuchcmd\": executable file not found in $PATH") == 0,
+       "missing: NOT_FOUND with the runc message");
+    error_freep(&err);
+    ok(exec_resolve("/no/such/file", path, &res, &err) < 0 && err &&
+           error_status(err) == RPC_NOT_FOUND && strstr(err->msg, "no such file"),
+       "missing absolute path");
+    error_freep(&err);
+    ok(exec_resolve(bin1, path, &res, &err) < 0 && err &&
+           error_status(err) == RPC_PERMISSION_DENIED,
+       "a directory is not executable");
+    error_freep(&err);
+    char *env[] = {"A=1", "PATH=/x", "PATH=/y"};
+    ok(strcmp(env_get(env, 3, "PATH"), "/y") == 0 && env_get(env, 3, "PAT") == NULL,
+       "env_get takes the last definition");
+}
+
+static Grpc__LinuxResources *resources(void)
+{
+    static Grpc__LinuxCPU cpu = {
+        .shares = 1024, .quota = 50000, .period = 100000, .cpus = "0-1", .mems = "0"};
+    static Grpc__LinuxMemory mem = {.limit = 100 << 20, .swap = 150 << 20, .reservation = 50 << 20};
+    static Grpc__LinuxPids pids = {.limit = 64};
+    static Grpc__LinuxHugepageLimit h2m = {.pagesize = "2MB", .limit = 4 << 20};
+    static Grpc__LinuxHugepageLimit *hl[] = {&h2m};
+    static Grpc__LinuxResources res = {
+        .cpu = &cpu, .memory = &mem, .pids = &pids, .n_hugepagelimits = 1, .hugepagelimits = hl};
+    return &res;
+}
+
+static void test_cgroup_v2(void)
+{
+    static const char *const leaf_files[] = {
+        "cpu.weight",  "cpu.max",      "memory.max",      "memory.swap.max",
+        "memory.low",  "pids.max",     "hugetlb.2MB.max", "cpuset.cpus",
+        "cpuset.mems", "cgroup.procs", "cgroup.freeze",   "cgroup.subtree_control",
+    };
+    put("v2/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
+    put("v2/cgroup.subtree_control", "");
+    put("v2/kata/cgroup.subtree_control", "");
+    for (size_t i = 0; i < sizeof(leaf_files) / sizeof(leaf_files[0]); i++) {
+        cleanup_free char *p = xasprintf("v2/kata/c1/%s", leaf_files[i]);
+        put(p, "");
+    }
+    put("v2/kata/c1/cgroup.events", "populated 1\nfrozen 1\n");
+    cleanup_free char *root = xasprintf("%s/v2", tmpdir);
+    struct cgroup *cg = NULL;
+    struct kerr *err = NULL;
+    if (!ok(cgroup_create(root, "kata/c1", resources(), &cg, &err) == 0, "v2: create %s",
+            err ? err->msg : "")) {
+        error_freep(&err);
+        return;
+    }
+    ok(cgroup_is_v2(cg), "v2 detected from cgroup.controllers");
+    ok(file_is("v2/kata/c1/cpu.weight", "39"), "v2: cpu.weight from shares");
+    ok(file_is("v2/kata/c1/cpu.max", "50000 100000"), "v2: cpu.max");
+    ok(file_is("v2/kata/c1/memory.max", "104857600"), "v2: memory.max");
+    ok(file_is("v2/kata/c1/memory.swap.max", "52428800"), "v2: memory.swap.max = swap - limit");
+    ok(file_is("v2/kata/c1/memory.low", "52428800"), "v2: memory.low from reservation");
+    ok(file_is("v2/kata/c1/pids.max", "64"), "v2: pids.max");
+    ok(file_is("v2/kata/c1/hugetlb.2MB.max", "4194304"), "v2: hugetlb.2MB.max");
+    ok(file_is("v2/kata/c1/cpuset.cpus", "0-1") && file_is("v2/kata/c1/cpuset.mems", "0"),
+       "v2: cpuset");
+    cleanup_free char *sc = get("v2/kata/cgroup.subtree_control");
+    ok(sc[0] == '+', "v2: controllers enabled in the parent (%s)", sc);
+    ok(cgroup_enter(cg, 4321, &err) == 0 && file_is("v2/kata/c1/cgroup.procs", "4321"),
+       "v2: enter writes cgroup.procs");
+    ok(cgroup_freeze(cg, true, &err) == 0 && file_is("v2/kata/c1/cgroup.freeze", "1"),
+       "v2: freeze writes cgroup.freeze and waits for frozen 1");
+    put("v2/kata/c1/cgroup.procs", "11\n12\n");
+    put("v2/kata/c1/sub/cgroup.procs", "13\n11\n");
+    pid_t *pids = NULL;
+    size_t n = 0;
+    ok(cgroup_pids(cg, &pids, &n, &err) == 0 && n == 3 && pids[0] == 11 && pids[2] == 13,
+       "v2: pids of the cgroup and its children, once each");
+    free(pids);
+    /* Updates write only what is set. */
+    put("v2/kata/c1/pids.max", "");
+    put("v2/kata/c1/memory.max", "untouched");
+    Grpc__LinuxPids p2 = {.limit = -1};
+    Grpc__LinuxResources upd = {.pids = &p2};
+    ok(cgroup_update(cg, &upd, &err) == 0 && file_is("v2/kata/c1/pids.max", "max") &&
+           file_is("v2/kata/c1/memory.max", "untouched"),
+       "v2: update pids -1 -> max, other files untouched");
+    Grpc__LinuxCPU rt = {.realtimeruntime = 1000};
+    Grpc__LinuxResources bad = {.cpu = &rt};
+    ok(cgroup_update(cg, &bad, &err) < 0 && err && error_status(err) == RPC_INVALID_ARGUMENT,
+       "v2: realtime limits refused");
+    error_freep(&err);
+    Grpc__LinuxHugepageLimit evil = {.pagesize = "../../x", .limit = 1};
+    Grpc__LinuxHugepageLimit *ev[] = {&evil};
+    Grpc__LinuxResources bad2 = {.n_hugepagelimits = 1, .hugepagelimits = ev};
+    ok(cgroup_update(cg, &bad2, &err) < 0 && err, "v2: bad hugepage size refused");
+    error_freep(&err);
+    put("v2/kata/c1/memory.low", "");
+    Grpc__LinuxMemory m3 = {.swap = 10};
+    Grpc__LinuxResources bad3 = {.memory = &m3};
+    ok(cgroup_update(cg, &bad3, &err) < 0 && err, "v2: swap without limit refused");
+    error_freep(&err);
+    cgroup_free(cg);
+    ok(cgroup_create(root, "../escape", NULL, &cg, &err) < 0 && err,
+       "cgroup path leaving the root refused");
+    error_freep(&err);
+}
+
+static void test_cgroup_v1(void)
+{
+    static const char *const files[] = {
+        "memory/kata/c1/memory.limit_in_bytes",
+        "memory/kata/c1/memory.memsw.limit_in_bytes",
+        "memory/kata/c1/memory.soft_limit_in_bytes",
+        "memory/kata/c1/cgroup.procs",
+        "cpu/kata/c1/cpu.shares",
+        "cpu/kata/c1/cpu.cfs_quota_us",
+        "cpu/kata/c1/cpu.cfs_period_us",
+        "cpu/kata/c1/cgroup.procs",
+        "pids/kata/c1/pids.max",
+        "pids/kata/c1/cgroup.procs",
+        "hugetlb/kata/c1/hugetlb.2MB.limit_in_bytes",
+        "hugetlb/kata/c1/cgroup.procs",
+        "cpuset/kata/cpuset.cpus",
+        "cpuset/kata/cpuset.mems",
+        "cpuset/kata/c1/cpuset.cpus",
+        "cpuset/kata/c1/cpuset.mems",
+        "cpuset/kata/c1/cgroup.procs",
+        "freezer/kata/c1/freezer.state",
+        "freezer/kata/c1/cgroup.procs",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        cleanup_free char *p = xasprintf("v1/%s", files[i]);
+        put(p, "");
+    }
+    put("v1/cpuset/cpuset.cpus", "0-3\n");
+    put("v1/cpuset/cpuset.mems", "0\n");
+    cleanup_free char *root = xasprintf("%s/v1", tmpdir);
+    struct cgroup *cg = NULL;
+    struct kerr *err = NULL;
+    Grpc__LinuxResources res = *resources();
+    Grpc__LinuxCPU cpu = *res.cpu;
+    cpu.cpus = "";
+    cpu.mems = "";
+    res.cpu = &cpu;
+    if (!ok(cgroup_create(root, "kata/c1", &res, &cg, &err) == 0, "v1: create %s",
+            err ? err->msg : "")) {
+        error_freep(&err);
+        return;
+    }
+    ok(!cgroup_is_v2(cg), "v1 detected");
+    ok(file_is("v1/cpuset/kata/cpuset.cpus", "0-3") &&
+           file_is("v1/cpuset/kata/c1/cpuset.cpus", "0-3") &&
+           file_is("v1/cpuset/kata/c1/cpuset.mems", "0"),
+       "v1: new cpuset levels inherit cpus/mems");
+    ok(file_is("v1/memory/kata/c1/memory.limit_in_bytes", "104857600"), "v1: memory limit");
+    ok(file_is("v1/memory/kata/c1/memory.memsw.limit_in_bytes", "157286400"),
+       "v1: memsw is OCI swap as is");
+    ok(file_is("v1/memory/kata/c1/memory.soft_limit_in_bytes", "52428800"),
+       "v1: soft limit from reservation");
+    ok(file_is("v1/cpu/kata/c1/cpu.shares", "1024"), "v1: cpu.shares");
+    ok(file_is("v1/cpu/kata/c1/cpu.cfs_quota_us", "50000") &&
+           file_is("v1/cpu/kata/c1/cpu.cfs_period_us", "100000"),
+       "v1: cfs quota and period");
+    ok(file_is("v1/pids/kata/c1/pids.max", "64"), "v1: pids.max");
+    ok(file_is("v1/hugetlb/kata/c1/hugetlb.2MB.limit_in_bytes", "4194304"), "v1: hugetlb limit");
+    ok(cgroup_dir(cg, "memory") && strstr(cgroup_dir(cg, "memory"), "/v1/memory/kata/c1") &&
+           cgroup_dir(cg, "blkio") == NULL,
+       "v1: per-controller directories");
+    ok(cgroup_enter(cg, 99, &err) == 0 && file_is("v1/pids/kata/c1/cgroup.procs", "99") &&
+           file_is("v1/memory/kata/c1/cgroup.procs", "99"),
+       "v1: enter writes every hierarchy");
+    put("v1/freezer/kata/c1/freezer.state", "");
+    ok(cgroup_freeze(cg, false, &err) == 0 && file_is("v1/freezer/kata/c1/freezer.state", "THAWED"),
+       "v1: thaw writes freezer.state");
+    cgroup_free(cg);
+}
+
+int main(void)
+{
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_cpu_conversions();
+    test_swap();
+    test_caps();
+    test_rlimits();
+    test_mount_options();
+    test_cgroups_path();
+    test_users();
+    test_exec_path();
+    test_cgroup_v2();
+    test_cgroup_v1();
+    printf("1..%d\n", n_tests);
+    cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# could not remove %s\n", tmpdir);
+    return n_failed ? 1 : 0;
+}
