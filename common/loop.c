@@ -110,7 +110,11 @@ struct loop_timer *loop_add_timer(struct loop *l, int64_t ns, loop_timer_cb cb, 
 {
     struct loop_timer *t = xcalloc(1, sizeof(*t));
     t->loop = l;
-    t->deadline = loop_now_ns() + (ns > 0 ? ns : 0);
+    /* Deadlines come from peers (ttRPC timeout_nano): clamp so the sum cannot overflow. */
+    int64_t now = loop_now_ns();
+    if (ns < 0)
+        ns = 0;
+    t->deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     t->cb = cb;
     t->data = data;
     t->next = l->timers;
@@ -153,8 +157,12 @@ static int run_timers(struct loop *l)
             next = t->deadline;
     if (next < 0)
         return -1;
-    int64_t ms = (next - loop_now_ns() + 999999) / 1000000;
-    return ms < 0 ? 0 : (ms > 60000 ? 60000 : (int)ms);
+    int64_t left = next - loop_now_ns();
+    if (left <= 0)
+        return 0;
+    if (left > 60000LL * 1000000)
+        return 60000;
+    return (int)((left + 999999) / 1000000);
 }
 
 int loop_run(struct loop *l)

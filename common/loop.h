@@ -21,7 +21,9 @@ int loop_modify_fd(struct loop_source *src, uint32_t events);
 /* Safe to call from within any callback, including the source's own. */
 void loop_remove_fd(struct loop_source *src);
 
-/* One-shot timer firing after `ns` nanoseconds (CLOCK_MONOTONIC). */
+/* One-shot timer firing after `ns` nanoseconds (CLOCK_MONOTONIC; negative = now, huge values
+ * are clamped). The timer is freed once its callback returns: owners drop their pointer in the
+ * callback and never cancel a timer that has fired. */
 struct loop_timer *loop_add_timer(struct loop *l, int64_t ns, loop_timer_cb cb, void *data);
 /* Safe to call from within callbacks; a NULL timer is ignored. */
 void loop_cancel_timer(struct loop_timer *t);
