@@ -436,6 +436,75 @@ static void test_client_basics(struct ttrpc_client *c)
     free(raw);
 }
 
+static void test_big_requests(struct ttrpc_client *c)
+{
+    /* Envelope: 0a 0b "grpc.Health" 12 07 "Version" 1a <4-byte varint> CheckRequest{0a
+     * <4-byte varint> N} 20 <timeout varint>: a 3 MiB body crosses many reads. */
+    size_t n = 3u << 20;
+    cleanup_free char *cmd = xmalloc(n + 1);
+    memset(cmd, 'q', n);
+    cmd[n] = 0;
+    cleanup_free char *v = NULL;
+    cleanup_error struct kerr *err = NULL;
+    int r = version(c, cmd, &v, 10 * SEC, &err);
+    ok(r == 0 && v && strcmp(v, "0.0.1") == 0, "3 MiB request served");
+
+    n = TTRPC_MAX_DATA;
+    cleanup_free char *huge = xmalloc(n + 1);
+    memset(huge, 'q', n);
+    huge[n] = 0;
+    cleanup_error struct kerr *e2 = NULL;
+    r = version(c, huge, NULL, 10 * SEC, &e2);
+    ok(r == -EMSGSIZE, "request over 4 MiB refused by the client (-EMSGSIZE) (%s)",
+       e2 ? e2->msg : "");
+    cleanup_free char *v2 = NULL;
+    ok(version(c, "", &v2, 5 * SEC, NULL) == 0, "client still usable after that");
+}
+
+/* Random frames (bounded lengths, random types, ids, bodies): the server must neither crash
+ * nor stop serving others. */
+static void test_fuzz(struct ttrpc_client *c)
+{
+    struct stats before = stats_of(c);
+    unsigned seed = 12345;
+    int answered = 0;
+    for (int round = 0; round < 20; round++) {
+        int fd = dial();
+        for (int i = 0; i < 50; i++) {
+            uint8_t body[256];
+            size_t len = (size_t)(rand_r(&seed) % sizeof(body));
+            for (size_t j = 0; j < len; j++)
+                body[j] = (uint8_t)rand_r(&seed);
+            /* Half of them look like real envelopes with garbage inside. */
+            if (len > 20 && rand_r(&seed) % 2) {
+                size_t elen;
+                cleanup_free uint8_t *env =
+                    request_body(rand_r(&seed) % 2 ? "grpc.Health" : "x", "Version",
+                                 (const char[]){'p', 'a', 'r', 'k', ':', 'z', 0},
+                                 rand_r(&seed) % 3 ? 0 : 1000, &elen);
+                memcpy(body, env, elen < len ? elen : len);
+            }
+            uint8_t type = (uint8_t)(rand_r(&seed) % 5);
+            send_frame(fd, (uint32_t)rand_r(&seed) % 1000, type, body, len);
+        }
+        /* read whatever comes back for a moment, then vanish */
+        struct frame f;
+        while (recv_frame(fd, &f, 20) == 0) {
+            answered++;
+            free(f.body);
+        }
+        close(fd);
+    }
+    struct stats s = wait_stats(c, conns_is, before.conns);
+    ok(s.conns == before.conns,
+       "1000 random frames on 20 connections: server alive, %d replies, "
+       "all connections cleaned up",
+       answered);
+    cleanup_free char *v = NULL;
+    ok(version(c, "release", &v, 5 * SEC, NULL) == 0 && s.parked == 0,
+       "no call left parked after the fuzzing peers vanished");
+}
+
 static void test_big_replies(struct ttrpc_client *c)
 {
     /* Response = 0a 00 12 <4-byte varint> VersionCheckResponse{0a <4-byte varint> N bytes,
@@ -646,8 +715,7 @@ static void test_slow_reader(struct ttrpc_client *c)
     while ((n = read(fd, buf, sizeof(buf))) > 0)
         got += (size_t)n;
     /* ECONNRESET when the server closed with our requests still unread in its queue */
-    ok(n == 0 || errno == ECONNRESET, "the dropped peer reads EOF after %zu buffered bytes",
-       got);
+    ok(n == 0 || errno == ECONNRESET, "the dropped peer reads EOF after %zu buffered bytes", got);
     close(fd);
 }
 
@@ -803,6 +871,7 @@ int main(void)
     server_start();
     struct ttrpc_client *c = ttrpc_client_new(dial());
     test_client_basics(c);
+    test_big_requests(c);
     test_big_replies(c);
     test_concurrency(c);
     test_raw_protocol();
@@ -810,6 +879,7 @@ int main(void)
     test_slow_reader(c);
     test_server_close();
     test_keep_fd(c);
+    test_fuzz(c);
     ttrpc_client_free(c);
     server_stop();
     test_client_edge_cases();
