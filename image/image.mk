@@ -18,3 +18,6 @@ GUEST_FILES += $(INITRD_IMG) $(DISK_IMG)
 initrd: $(INITRD_IMG)
 image: $(DISK_IMG)
 guest: initrd image
+
+# tests/unit/initrd-repro.sh builds its own copies; tests/guest/init.bats boots these.
+test-deps: initrd image

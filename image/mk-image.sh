@@ -3,7 +3,8 @@
 # booting with the rootfs on a virtio-blk disk (kernel: root=/dev/vda rootfstype=ext4; the
 # kernel then runs /sbin/init, which is kata-init). Reproducible: fixed UUID and directory
 # hash seed, all timestamps from SOURCE_DATE_EPOCH (E2FSPROGS_FAKE_TIME for the superblock,
-# file mtimes reset), files added in sorted order from a copy made in that order.
+# file mtimes reset, ctimes rewritten), files added in sorted order from a copy made in that
+# order.
 #
 #   mk-image.sh ROOTFS_DIR OUT_FILE          (SOURCE_DATE_EPOCH from the environment)
 set -euo pipefail
@@ -39,4 +40,18 @@ rm -f "$out.tmp"
 E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext4 -b 4096 -L kata-rootfs -U "$uuid" -m 0 \
     -E "hash_seed=$hash_seed,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0" \
     -d "$work/root" "$out.tmp" "${mib}M" >/dev/null
+# mke2fs copies each inode's ctime and atime from the staging files. ctime cannot be set from
+# user space, and reading the files for the copy moves atime again (relatime); rewrite both in
+# the image instead.
+(
+    echo "/"
+    cd "$work/root" && find . -mindepth 1 -printf '/%P\n' | LC_ALL=C sort
+) | sed -e 's/["\\]/\\&/g' \
+    -e "s|.*|sif \"&\" ctime @$epoch\nsif \"&\" atime @$epoch|" >"$work/debugfs.cmds"
+E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f "$work/debugfs.cmds" "$out.tmp" >"$work/debugfs.log" 2>&1
+if grep -v '^debugfs' "$work/debugfs.log" | grep -q .; then
+    echo "$0: debugfs could not set every ctime:" >&2
+    grep -v '^debugfs' "$work/debugfs.log" | head -5 >&2
+    exit 1
+fi
 mv -f "$out.tmp" "$out"

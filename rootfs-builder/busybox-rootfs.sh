@@ -61,10 +61,10 @@ fi
     case $applet in
     bin/busybox | linuxrc | */ | "") continue ;;
     esac
-    depth=$(($(tr -cd / <<<"$applet" | wc -c)))
+    slashes=${applet//[^\/]/}
     up=""
-    for ((i = 0; i < depth; i++)); do up="../$up"; done
-    mkdir -p "$(dirname "$applet")"
+    for ((i = 0; i < ${#slashes}; i++)); do up="../$up"; done
+    [ -d "${applet%/*}" ] || mkdir -p "${applet%/*}"
     ln -sfn "${up}bin/busybox" "$applet"
 done
 
