@@ -2,7 +2,8 @@
  * command-line flags instead of an RPC, forwarding stdio. The integration suite
  * tests/integration/spawn.bats drives it as root with a busybox rootfs.
  *
- *   spawn-run -r ROOTFS [options] -- CMD [ARG...]
+ *   spawn-run -r ROOTFS [options] -- CMD [ARG...]      (usage: run without arguments)
+ * -K (with -G) kills every process of the cgroup half a second after the start.
  * Exit status: the process's (128+signal if killed); 125 with "spawn-run: MESSAGE [STATUS]"
  * on stderr when spawning failed (STATUS is the google.rpc code the agent would answer). */
 #include <errno.h>
@@ -40,7 +41,7 @@ static void usage(void)
         "DEST:TYPE:SRC:OPTS]\n"
         "  [-k MASKED] [-o READONLY] [-l RLIMIT_X=SOFT:HARD] [-C CAPS|none] [-A CAPS] [-P]\n"
         "  [-O OOMADJ] [-s KEY=VALUE] [-x C:H:S] [-y C:H:S] [-G CGPATH] [-L MEMBYTES] [-p PIDS]\n"
-        "  [-H] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
+        "  [-H] [-K] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
     exit(2);
 }
 
@@ -144,14 +145,14 @@ int main(int argc, char **argv)
     proc.capabilities = &caps;
     const char *ns_list = "pid,mount,uts,ipc";
     const char *cgpath = NULL, *pidfile = NULL;
-    bool defaults = true, hold = false;
+    bool defaults = true, hold = false, killall = false;
     pid_t exec_pid = 0;
     char **capnames = NULL;
     size_t n_capnames = 0;
     for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
         PUSH(capnames, n_capnames, xstrdup(default_caps[i]));
     int opt;
-    while ((opt = getopt(argc, argv, "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:")) !=
+    while ((opt = getopt(argc, argv, "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:K")) !=
            -1) {
         switch (opt) {
         case 'r':
@@ -282,6 +283,9 @@ int main(int argc, char **argv)
         case 'E':
             exec_pid = atoi(optarg);
             break;
+        case 'K':
+            killall = true;
+            break;
         case 'w':
             pidfile = optarg;
             break;
@@ -368,6 +372,16 @@ int main(int argc, char **argv)
         }
         if (spawn_release(&r, &err) < 0)
             fail(err);
+    }
+    if (killall && cg) {
+        /* Give the container time to start its children, then kill the whole cgroup. */
+        usleep(500 * 1000);
+        pid_t *pids = NULL;
+        size_t n = 0;
+        if (cgroup_pids(cg, &pids, &n, &err) < 0 || cgroup_kill_all(cg, SIGKILL, &err) < 0)
+            fail(err);
+        fprintf(stderr, "spawn-run: killed %zu processes\n", n);
+        free(pids);
     }
     forward(&r);
     int status = 0;
