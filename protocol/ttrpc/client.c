@@ -151,6 +151,13 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+/* Ends the connection from our side: the reader sees the wake pipe, fails every pending call. */
+static void client_kill(struct ttrpc_client *c)
+{
+    if (write(c->wake[1], "x", 1) < 0)
+        abort();
+}
+
 static void client_destroy(struct ttrpc_client *c)
 {
     close(c->wake[0]);
@@ -167,7 +174,10 @@ struct ttrpc_client *ttrpc_client_new(int fd)
     c->fd = fd;
     c->is_socket = ttrpc_fd_is_socket(fd);
     c->next_id = 1;
-    if (pipe2(c->wake, O_CLOEXEC) < 0) {
+    /* Non-blocking so that a peer that stops reading cannot hold a writer past its deadline;
+     * both directions wait in poll(). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || pipe2(c->wake, O_CLOEXEC) < 0) {
         free(c);
         return NULL;
     }
@@ -189,12 +199,8 @@ void ttrpc_client_free(struct ttrpc_client *c)
 {
     if (!c)
         return;
-    /* Wakes the reader, which then fails every pending call; shutdown() also unblocks writers
-     * stuck on a socket whose peer stopped reading. */
-    if (write(c->wake[1], "x", 1) < 0)
-        abort();
-    if (c->is_socket)
-        shutdown(c->fd, SHUT_RDWR);
+    /* Wakes the reader, which then fails every pending call, and any writer waiting in poll. */
+    client_kill(c);
     pthread_join(c->reader, NULL);
     pthread_mutex_lock(&c->lock);
     while (c->users > 0)
@@ -204,19 +210,41 @@ void ttrpc_client_free(struct ttrpc_client *c)
     client_destroy(c);
 }
 
-/* Caller holds the write lock. */
-static int write_all(struct ttrpc_client *c, const uint8_t *buf, size_t len)
+/* Writes a whole frame before the deadline (0 = none). Caller holds the write lock. A frame cut
+ * short would desynchronise the stream, so a partial write that times out kills the
+ * connection. */
+static int write_all(struct ttrpc_client *c, const uint8_t *buf, size_t len, int64_t deadline)
 {
+    size_t total = len;
     while (len > 0) {
         struct iovec iov = {(void *)buf, len};
         long w = ttrpc_writev(c->fd, c->is_socket, &iov, 1);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
+        if (w >= 0) {
+            buf += w;
+            len -= (size_t)w;
+            continue;
         }
-        buf += w;
-        len -= (size_t)w;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        int ms = -1;
+        if (deadline > 0) {
+            int64_t left = deadline - loop_now_ns();
+            ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+        }
+        struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLOUT},
+                                {.fd = c->wake[0], .events = POLLIN}};
+        int n = poll(pfd, 2, ms);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (n > 0 && pfd[1].revents)
+            return -ECONNRESET;
+        if (n == 0) {
+            if (len != total)
+                client_kill(c);
+            return -ETIMEDOUT;
+        }
     }
     return 0;
 }
@@ -296,7 +324,7 @@ int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const cha
     struct ttrpc_header h = {
         .length = (uint32_t)body, .stream_id = p.stream_id, .type = TTRPC_REQUEST};
     ttrpc_header_encode(&h, frame);
-    int r = write_all(c, frame, TTRPC_HEADER_LEN + body);
+    int r = write_all(c, frame, TTRPC_HEADER_LEN + body, deadline);
     pthread_mutex_unlock(&c->write_lock);
 
     pthread_mutex_lock(&c->lock);

@@ -850,6 +850,27 @@ static void test_client_edge_cases(void)
     free(a.got);
     close(peer);
 
+    /* a peer that never reads: a 3 MiB request cannot be written within the deadline */
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    c = ttrpc_client_new(sv[0]);
+    size_t blen = 3u << 20;
+    cleanup_free uint8_t *blob = xcalloc(1, blen);
+    cleanup_error struct kerr *we = NULL;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    t0 = loop_now_ns();
+    r = ttrpc_client_call_raw(c, "grpc.Health", "Check", blob, blen, &out, &out_len,
+                              200 * 1000000LL, &we);
+    took = loop_now_ns() - t0;
+    ok(r == -ETIMEDOUT && took < 2 * SEC,
+       "client: write to a peer that never reads ends at the deadline (%lld ms)",
+       (long long)(took / 1000000));
+    cleanup_error struct kerr *we2 = NULL;
+    r = version(c, "", NULL, 1 * SEC, &we2);
+    ok(r == -ECONNRESET, "client: connection with a half-written frame is dropped (%d)", r);
+    ttrpc_client_free(c);
+    close(sv[1]);
+
     /* peer hangs up while a call waits */
     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
     c = ttrpc_client_new(sv[0]);
