@@ -290,9 +290,13 @@ void ttrpc_reply(struct ttrpc_call *call, const ProtobufCMessage *msg)
         } else {
             struct outbuf *b = frame_new(call->stream_id, rlen);
             uint8_t *p = ttrpc_ok_response_prefix(b->data + TTRPC_HEADER_LEN, plen);
-            if (plen > 0)
-                protobuf_c_message_pack(msg, p);
-            conn_queue(c, b);
+            if (plen > 0 && protobuf_c_message_pack(msg, p) != plen) {
+                free(b); /* the encoder disagrees with its own size: never send a torn frame */
+                send_status(c, call->stream_id, RPC_INTERNAL, "cannot encode the %s reply",
+                            call->method);
+            } else {
+                conn_queue(c, b);
+            }
         }
     }
     call_done(k);
