@@ -191,7 +191,7 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
         if (r < 0)
             return r;
     }
-    struct user_ids ids;
+    __attribute__((cleanup(user_ids_free))) struct user_ids ids = {0};
     r = user_resolve(p->user, "/etc/passwd", "/etc/group", &ids, err);
     if (r < 0)
         return r;
@@ -201,16 +201,14 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
         unsigned cols = p->consolesize ? p->consolesize->width : 0;
         r = terminal_setup_child(rows, cols, ids.uid, ret_master, err);
         if (r < 0)
-            goto out;
+            return r;
     }
     const char *cwd = str_empty(p->cwd) ? "/" : p->cwd;
-    if (chdir(cwd) < 0) {
-        r = make_error(err, errno, "chdir to cwd \"%s\" set in the process", cwd);
-        goto out;
-    }
+    if (chdir(cwd) < 0)
+        return make_error(err, errno, "chdir to cwd \"%s\" set in the process", cwd);
     r = rlimits_apply(p, err);
     if (r < 0)
-        goto out;
+        return r;
     const Grpc__LinuxCapabilities *capspec = p->capabilities;
     if (capspec == NULL && cfg->exec && cfg->spec->process)
         capspec = cfg->spec->process->capabilities;
@@ -220,7 +218,7 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
         if (r == 0)
             r = caps_prepare(&caps, err);
         if (r < 0)
-            goto out;
+            return r;
     }
     r = user_apply(&ids, err);
     if (r == 0 && capspec)
@@ -228,13 +226,10 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
     if (r == 0 && p->nonewprivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         r = make_error(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
     if (r < 0)
-        goto out;
+        return r;
     /* Resolved as the process's own user, like execve will check it. */
     const char *path = env_get(*ret_env, p->n_env + 1, "PATH");
-    r = exec_resolve(p->args[0], path, ret_path, err);
-out:
-    user_ids_free(&ids);
-    return r;
+    return exec_resolve(p->args[0], path, ret_path, err);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -381,134 +376,147 @@ static int child_died(pid_t pid, struct kerr **err)
                       WEXITSTATUS(status));
 }
 
+/* Everything spawn_process() holds until it hands the process over; released on every
+ * early return. */
+struct launch {
+    struct ns_plan ns;
+    int pipes[3][2]; /* [i][0] read end, [i][1] write end */
+    int sv[2];       /* [0] agent, [1] child */
+    pid_t pid;       /* > 0: killed and reaped unless handed over */
+    int master;
+};
+
+static void launch_cleanup(struct launch *l)
+{
+    if (l->pid > 0)
+        reap(l->pid);
+    for (int i = 0; i < 3; i++) {
+        close_fd(&l->pipes[i][0]);
+        close_fd(&l->pipes[i][1]);
+    }
+    close_fd(&l->sv[0]);
+    close_fd(&l->sv[1]);
+    close_fd(&l->master);
+    ns_plan_close(&l->ns);
+}
+
+/* The child's ends: stdin's read end, stdout's and stderr's write ends. */
+static int child_end(int i)
+{
+    return i == 0 ? 0 : 1;
+}
+
+static int launch_prepare(const struct spawn_config *cfg, struct launch *l, struct kerr **err)
+{
+    int r = cfg->exec ? ns_plan_for_exec(cfg->init_pid, &l->ns, err)
+                      : ns_plan_for_init(cfg->spec, &l->ns, err);
+    if (r < 0)
+        return r;
+    if (!cfg->process->terminal)
+        for (int i = 0; i < 3; i++)
+            if (pipe2(l->pipes[i], O_CLOEXEC) < 0)
+                return make_error(err, errno, "pipe");
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->sv) < 0)
+        return make_error(err, errno, "socketpair");
+    return 0;
+}
+
+static int launch_clone(const struct spawn_config *cfg, struct launch *l, struct kerr **err)
+{
+    int restore_pid = -1;
+    int r = ns_pid_enter(&l->ns, &restore_pid, err);
+    if (r < 0)
+        return r;
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(l->ns.clone_flags | SIGCHLD), NULL, NULL,
+                               NULL, NULL);
+    if (pid == 0) {
+        close(l->sv[0]);
+        if (restore_pid >= 0)
+            close(restore_pid);
+        struct child_ctx c = {.cfg = cfg, .proc = cfg->process, .ns = &l->ns, .sock = l->sv[1]};
+        for (int i = 0; i < 3; i++) {
+            c.stdio[i] = l->pipes[i][child_end(i)];
+            if (l->pipes[i][!child_end(i)] >= 0)
+                close(l->pipes[i][!child_end(i)]);
+        }
+        child_main(&c);
+    }
+    int clone_errno = errno;
+    cleanup_error struct kerr *rerr = NULL;
+    if (ns_pid_restore(&restore_pid, &rerr) < 0) {
+        /* Every later process would land in the wrong pid namespace: worse than dying. */
+        fprintf(stderr, "spawn: %s\n", rerr->msg);
+        abort();
+    }
+    if (pid < 0)
+        return make_error(err, clone_errno, "clone");
+    l->pid = pid;
+    close_fd(&l->sv[1]);
+    for (int i = 0; i < 3; i++)
+        close_fd(&l->pipes[i][child_end(i)]);
+    return 0;
+}
+
+/* What only the agent can do for the child (id maps, cgroup), then GO and wait for READY. */
+static int launch_run_setup(const struct spawn_config *cfg, struct launch *l, struct kerr **err)
+{
+    int r;
+    if (l->ns.new_user) {
+        const Grpc__Linux *lx = cfg->spec->linux;
+        r = write_id_map(l->pid, "uid_map", lx->uidmappings, lx->n_uidmappings, err);
+        if (r == 0)
+            r = write_id_map(l->pid, "gid_map", lx->gidmappings, lx->n_gidmappings, err);
+        if (r < 0)
+            return r;
+    }
+    if (cfg->cgroup) {
+        r = cgroup_enter(cfg->cgroup, l->pid, err);
+        if (r < 0)
+            return r;
+    }
+    struct spawn_msg m;
+    int t = send_msg(l->sv[0], MSG_GO, NULL, -1) < 0 ? 0 : recv_msg(l->sv[0], &m, &l->master);
+    if (t == MSG_ERROR)
+        return error_from_msg(&m, err);
+    if (t != MSG_READY) {
+        r = child_died(l->pid, err);
+        l->pid = -1;
+        return r;
+    }
+    if (cfg->process->terminal && l->master < 0)
+        return make_error(err, EPROTO, "container process sent no terminal");
+    return 0;
+}
+
 int spawn_process(const struct spawn_config *cfg, struct spawn_result *ret, struct kerr **err)
 {
     int r = validate(cfg, err);
     if (r < 0)
         return r;
-    const Grpc__Process *p = cfg->process;
-    struct ns_plan ns;
-    r = cfg->exec ? ns_plan_for_exec(cfg->init_pid, &ns, err)
-                  : ns_plan_for_init(cfg->spec, &ns, err);
+    __attribute__((cleanup(launch_cleanup))) struct launch l = {
+        .pipes = {{-1, -1}, {-1, -1}, {-1, -1}}, .sv = {-1, -1}, .pid = -1, .master = -1};
+    for (int i = 0; i < NS_COUNT; i++)
+        l.ns.join_fd[i] = -1;
+    r = launch_prepare(cfg, &l, err);
+    if (r == 0)
+        r = launch_clone(cfg, &l, err);
+    if (r == 0)
+        r = launch_run_setup(cfg, &l, err);
+    if (r == 0 && !cfg->hold)
+        r = wait_exec(l.sv[0], err);
     if (r < 0)
         return r;
-    /* pipes[i][0] read end, [1] write end; the child gets stdin's read end and the write
-     * ends of stdout/stderr. */
-    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    int sv[2] = {-1, -1};
-    int restore_pid = -1;
-    pid_t pid = -1;
-    if (!p->terminal)
-        for (int i = 0; i < 3; i++)
-            if (pipe2(pipes[i], O_CLOEXEC) < 0) {
-                r = make_error(err, errno, "pipe");
-                goto fail;
-            }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        r = make_error(err, errno, "socketpair");
-        goto fail;
-    }
-    r = ns_pid_enter(&ns, &restore_pid, err);
-    if (r < 0)
-        goto fail;
-    pid = (pid_t)syscall(SYS_clone, (unsigned long)(ns.clone_flags | SIGCHLD), NULL, NULL, NULL,
-                         NULL);
-    if (pid == 0) {
-        close(sv[0]);
-        struct child_ctx c = {.cfg = cfg, .proc = p, .ns = &ns, .sock = sv[1]};
-        for (int i = 0; i < 3; i++) {
-            c.stdio[i] = pipes[i][i == 0 ? 0 : 1];
-            if (pipes[i][i == 0 ? 1 : 0] >= 0)
-                close(pipes[i][i == 0 ? 1 : 0]);
-        }
-        child_main(&c);
-    }
-    int clone_errno = errno;
-    {
-        cleanup_error struct kerr *rerr = NULL;
-        if (ns_pid_restore(&restore_pid, &rerr) < 0) {
-            /* Spawning more processes into the wrong namespace would be worse than dying. */
-            fprintf(stderr, "spawn: %s\n", rerr->msg);
-            abort();
-        }
-    }
-    if (pid < 0) {
-        r = make_error(err, clone_errno, "clone");
-        goto fail;
-    }
-    close_fd(&sv[1]);
-    for (int i = 0; i < 3; i++)
-        close_fd(&pipes[i][i == 0 ? 0 : 1]);
-    if (ns.new_user) {
-        const Grpc__Linux *lx = cfg->spec->linux;
-        r = write_id_map(pid, "uid_map", lx->uidmappings, lx->n_uidmappings, err);
-        if (r == 0)
-            r = write_id_map(pid, "gid_map", lx->gidmappings, lx->n_gidmappings, err);
-        if (r < 0)
-            goto fail;
-    }
-    if (cfg->cgroup) {
-        r = cgroup_enter(cfg->cgroup, pid, err);
-        if (r < 0)
-            goto fail;
-    }
-    if (send_msg(sv[0], MSG_GO, NULL, -1) < 0) {
-        r = child_died(pid, err);
-        pid = -1;
-        goto fail;
-    }
-    struct spawn_msg m;
-    int master = -1;
-    int t = recv_msg(sv[0], &m, &master);
-    if (t != MSG_READY) {
-        if (t == MSG_ERROR) {
-            r = error_from_msg(&m, err);
-        } else {
-            r = child_died(pid, err);
-            pid = -1;
-        }
-        goto fail;
-    }
-    if (p->terminal && master < 0) {
-        r = make_error(err, EPROTO, "container process sent no terminal");
-        goto fail;
-    }
-    struct spawn_result res = {
-        .pid = pid,
-        .stdin_fd = pipes[0][1],
-        .stdout_fd = p->terminal ? master : pipes[1][0],
-        .stderr_fd = pipes[2][0],
+    int master = steal_fd(&l.master);
+    *ret = (struct spawn_result){
+        .pid = l.pid,
+        .stdin_fd = steal_fd(&l.pipes[0][1]),
+        .stdout_fd = master >= 0 ? master : steal_fd(&l.pipes[1][0]),
+        .stderr_fd = steal_fd(&l.pipes[2][0]),
         .pty_master = master,
-        .release_fd = -1,
+        .release_fd = cfg->hold ? steal_fd(&l.sv[0]) : -1,
     };
-    if (cfg->hold) {
-        res.release_fd = sv[0];
-    } else {
-        r = wait_exec(sv[0], err);
-        close_fd(&sv[0]);
-        if (r < 0) {
-            if (master >= 0)
-                close(master);
-            goto fail;
-        }
-    }
-    ns_plan_close(&ns);
-    *ret = res;
+    l.pid = -1;
     return 0;
-
-fail:
-    if (pid > 0)
-        reap(pid);
-    if (restore_pid >= 0)
-        close(restore_pid);
-    for (int i = 0; i < 3; i++) {
-        close_fd(&pipes[i][0]);
-        close_fd(&pipes[i][1]);
-    }
-    close_fd(&sv[0]);
-    close_fd(&sv[1]);
-    ns_plan_close(&ns);
-    return r;
 }
 
 int spawn_release(struct spawn_result *r, struct kerr **err)

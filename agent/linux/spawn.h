@@ -10,7 +10,11 @@
  * spawn_process() itself; a successful one is left to the caller's reaper. The process is a
  * direct child of the caller, so no subreaper is needed for it.
  *
- * The agent's own state (cwd, root, namespaces, umask, signal mask) is unchanged afterwards. */
+ * The agent's own state (cwd, root, namespaces, umask, signal mask) is unchanged afterwards.
+ *
+ * The child is cloned with the raw clone system call (fork semantics plus namespace flags)
+ * and then allocates memory, so the caller must not have other threads that could hold the
+ * allocator's lock at that moment (the agent is single-threaded). */
 #pragma once
 #include <stdbool.h>
 #include <sys/types.h>

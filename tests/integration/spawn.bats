@@ -9,7 +9,7 @@ bats_load_library bats-assert
 setup_file() {
     export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
     export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export SPAWN_RUN=$KATA_BUILD/asan/tests-bin/spawn-run
+    export SPAWN_RUN=${SPAWN_RUN:-$KATA_BUILD/asan/tests-bin/spawn-run}
     export ASAN_OPTIONS=detect_leaks=0
     ROOTFS=$(mktemp -d /tmp/spawn-bats.XXXXXX)
     chmod 755 "$ROOTFS"
@@ -243,6 +243,40 @@ ctr() {
     assert_line --index 2 "1000"
     assert_line --index 3 "/bin/busybox"
     refute_line --index 4 "1"
+}
+
+@test "create joins namespaces by path (shared pid and uts, as for sandbox_pidns)" {
+    pidfile=$(mktemp)
+    unshare -m --propagation private "$SPAWN_RUN" -r "$ROOTFS" -h shared-host -w "$pidfile" -- sleep 30 3>&- &
+    bg=$!
+    for _ in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
+    init=$(cat "$pidfile")
+    run ctr -n mount,ipc -j pid=/proc/$init/ns/pid -j uts=/proc/$init/ns/uts -h ignored -- sh -c 'hostname; cat /proc/1/comm; echo $$'
+    kill "$init"
+    wait "$bg" || true
+    rm -f "$pidfile"
+    assert_success
+    assert_line --index 0 "shared-host"
+    assert_line --index 1 "sleep"
+    refute_line --index 2 "1"
+}
+
+@test "exec: terminal, and a missing command is an error" {
+    pidfile=$(mktemp)
+    unshare -m --propagation private "$SPAWN_RUN" -r "$ROOTFS" -w "$pidfile" -- sleep 30 3>&- &
+    bg=$!
+    for _ in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
+    init=$(cat "$pidfile")
+    run "$SPAWN_RUN" -E "$init" -t -- tty </dev/null
+    run2_status=0
+    out2=$("$SPAWN_RUN" -E "$init" -- nosuchcmd 2>&1) || run2_status=$?
+    kill "$init"
+    wait "$bg" || true
+    rm -f "$pidfile"
+    assert_success
+    assert_output --regexp '^/dev/pts/[0-9]+.?$'
+    assert_equal "$run2_status" 125
+    assert_equal "$out2" 'spawn-run: exec: "nosuchcmd": executable file not found in $PATH [5]'
 }
 
 @test "cgroup v1: memory and pids limits applied, cgroup removed afterwards" {

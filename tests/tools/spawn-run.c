@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +118,20 @@ static void forward(struct spawn_result *r)
                 pfd[i].fd = -1;
                 open_outputs--;
             }
+    }
+}
+
+/* The agent must come out of a spawn exactly as it went in. */
+static void check_unchanged(const char *cwd_before, mode_t umask_before)
+{
+    struct stat a, b;
+    char cwd[4096];
+    mode_t m = umask(umask_before);
+    if (stat("/proc/self/ns/pid", &a) < 0 || stat("/proc/self/ns/pid_for_children", &b) < 0 ||
+        a.st_ino != b.st_ino || getcwd(cwd, sizeof(cwd)) == NULL || strcmp(cwd, cwd_before) != 0 ||
+        m != umask_before) {
+        fprintf(stderr, "spawn-run: the caller's state changed during spawn\n");
+        exit(124);
     }
 }
 
@@ -354,7 +369,14 @@ int main(int argc, char **argv)
         .hold = hold,
     };
     struct spawn_result r;
-    if (spawn_process(&cfg, &r, &err) < 0)
+    char cwd_before[4096];
+    mode_t umask_before = umask(0077);
+    umask(umask_before);
+    if (getcwd(cwd_before, sizeof(cwd_before)) == NULL)
+        return 2;
+    int sr = spawn_process(&cfg, &r, &err);
+    check_unchanged(cwd_before, umask_before);
+    if (sr < 0)
         fail(err);
     if (pidfile) {
         FILE *f = fopen(pidfile, "w");
