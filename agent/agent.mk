@@ -1,1 +1,35 @@
-# agent: rules added by its component
+# kata-agent: the guest agent (release: static musl, stripped; asan: what the tests run).
+AGENT_VERSION ?= 0.1.0
+AGENT_SRCS := $(wildcard agent/*.c) $(wildcard agent/linux/*.c)
+AGENT_DEFS := -DAGENT_VERSION='"$(AGENT_VERSION)"'
+
+$(call objs_r,$(AGENT_SRCS)) $(call objs_a,$(AGENT_SRCS)): CPPFLAGS_ALL += $(AGENT_DEFS)
+$(call objs_r,$(AGENT_SRCS)) $(call objs_a,$(AGENT_SRCS)): agent/agent.mk
+
+build/bin/kata-agent: $(call objs_r,$(AGENT_SRCS)) $(LIBPROTOCOL_R)
+	@mkdir -p $(@D)
+	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -o $@
+
+build/asan/bin/kata-agent: $(call objs_a,$(AGENT_SRCS)) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+BINS += build/bin/kata-agent
+
+# Test tools: the project's own low-level client and the static multi-call container payload.
+build/asan/bin/agentctl: $(call objs_a,tests/tools/agentctl.c) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+build/bin/agentctl: $(call objs_r,tests/tools/agentctl.c) $(LIBPROTOCOL_R)
+	@mkdir -p $(@D)
+	$(CC_RELEASE) $(LDFLAGS_RELEASE) -pthread $^ -o $@
+
+build/tests-bin/payload: tests/tools/payload.c
+	@mkdir -p $(@D)
+	$(CC_RELEASE) -static -Os -std=c11 -D_GNU_SOURCE $(WARN) $< -o $@
+
+.PHONY: agent agent-test-deps
+agent: build/bin/kata-agent build/asan/bin/kata-agent
+agent-test-deps: build/asan/bin/kata-agent build/asan/bin/agentctl build/bin/agentctl build/tests-bin/payload
+test-deps: agent-test-deps

@@ -1,0 +1,216 @@
+/* The agent's state. One thread (the epoll loop's) owns all of it: handlers, the reaper and
+ * fd callbacks all run on that thread, so nothing here is locked. Requests that cannot be
+ * answered at once (ReadStdout, WaitProcess, WriteStdin on a full pipe, RemoveContainer while
+ * processes die) are parked on the object they wait for and answered from its events. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent.pb-c.h"
+#include "config.h"
+#include "error.h"
+#include "linux/spawn.h"
+#include "loop.h"
+#include "ttrpc.h"
+
+#define AGENT_API_VERSION "0.0.1"
+#ifndef AGENT_VERSION
+#define AGENT_VERSION "0.0.0-dev"
+#endif
+/* Where bundles live, as upstream (CONTAINER_BASE). */
+#define AGENT_CONTAINER_BASE "/run/kata-containers"
+
+/* ------------------------------------------------------------ parked calls (park.c) */
+
+struct parked {
+    struct parked *prev, *next;
+    struct park_list *list;
+    struct ttrpc_call *call;
+    uint32_t len; /* ReadStdout/ReadStderr: most bytes wanted */
+};
+struct park_list {
+    struct parked *head, *tail;
+};
+
+/* Parks call at the tail of list; a cancelled call (client gone, deadline) unparks itself. */
+void park(struct park_list *list, struct ttrpc_call *call, uint32_t len);
+/* Takes the oldest parked call off the list; NULL if none. *ret_len gets its len. */
+struct ttrpc_call *park_pop(struct park_list *list, uint32_t *ret_len);
+static inline bool park_empty(const struct park_list *list)
+{
+    return list->head == NULL;
+}
+
+/* ------------------------------------------------------------ stdio (io.c) */
+
+/* A process's stdout or stderr (or the pty master): read only while calls are parked. */
+struct io_out {
+    struct loop *loop;
+    int fd; /* -1: none (stderr of a tty process) */
+    struct loop_source *src;
+    struct park_list reads;
+    bool eof;     /* end reached and reported */
+    bool drained; /* owner exited and the drain window passed: never wait for more */
+};
+
+struct io_write;
+struct io_in {
+    struct loop *loop;
+    int fd; /* -1 once closed */
+    struct loop_source *src;
+    struct io_write *head, *tail; /* queued WriteStdin data, in order */
+    int error;                    /* errno of a failed write: later writes fail with it */
+};
+
+void io_out_init(struct io_out *o, struct loop *loop, int fd);
+/* ReadStdout/ReadStderr: answers at once when data or EOF is there, else parks. */
+void io_out_read(struct io_out *o, struct ttrpc_call *call, uint32_t len);
+/* The process exited and had its drain window: answer parked reads with what is buffered
+ * in the pipe, then EOF. */
+void io_out_set_drained(struct io_out *o);
+/* Answers parked reads with EOF and closes the fd. */
+void io_out_close(struct io_out *o);
+
+void io_in_init(struct io_in *in, struct loop *loop, int fd);
+/* WriteStdin: empty data closes stdin once queued data is written. */
+void io_in_write(struct io_in *in, struct ttrpc_call *call, const uint8_t *data, size_t len);
+/* CloseStdin: closes once queued data is written; answers Empty. */
+void io_in_close_call(struct io_in *in, struct ttrpc_call *call);
+/* Fails queued writes and closes the fd. */
+void io_in_close(struct io_in *in);
+
+/* ------------------------------------------------------------ processes (process.c) */
+
+struct container;
+
+struct proc {
+    struct proc *next;
+    struct container *ctr;
+    char *exec_id;
+    pid_t pid;
+    bool init;
+    bool exited;
+    bool waited; /* a WaitProcess got the status: the exec id is no longer waitable */
+    int status; /* exit code, or 128+signal */
+    int pty;    /* pty master (owned by out) or -1 */
+    struct io_out out, err;
+    struct io_in in;
+    struct park_list waiters;
+    struct loop_timer *drain_timer;
+};
+
+/* Takes the fds of r (not release_fd). */
+struct proc *proc_new(struct container *c, const char *exec_id, const struct spawn_result *r,
+                      bool init);
+/* Unlinks p from its container and frees it; parked calls are answered (reads: EOF, waits:
+ * the status, or an error if it never exited). */
+void proc_free(struct proc *p);
+void proc_wait(struct proc *p, struct ttrpc_call *call);
+/* Frees a waited-for process once its output has been read to the end; true if freed. */
+bool proc_gc(struct proc *p);
+/* Called by the reaper. */
+void proc_exited(struct proc *p, int wstatus);
+
+/* ------------------------------------------------------------ containers (container.c) */
+
+enum container_state { CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_STOPPED };
+
+struct sandbox;
+struct cgroup;
+
+struct container {
+    struct container *next;
+    struct sandbox *sb;
+    char *id;
+    char *bundle; /* /run/kata-containers/<id> */
+    char *rootfs; /* <bundle>/rootfs, where Root.Path is bound */
+    bool rootfs_mounted;
+    Grpc__Spec *spec; /* owned: taken from the CreateContainer request */
+    void *view;       /* struct spec_view (container.c): the spec as the agent runs it */
+    struct cgroup *cg;
+    struct proc *procs;
+    pid_t init_pid;
+    int init_status; /* once stopped */
+    int release_fd;  /* held init: the channel of spawn_release */
+    enum container_state state;
+    char **storages; /* mount points referenced by this container */
+    size_t n_storages;
+    /* RemoveContainer waiting for the processes to die */
+    struct park_list removers;
+    struct loop_timer *remove_timer;
+};
+
+struct container *container_find(struct sandbox *sb, const char *id);
+void container_create(struct sandbox *sb, struct ttrpc_call *call);
+void container_start(struct sandbox *sb, struct ttrpc_call *call);
+void container_exec(struct sandbox *sb, struct ttrpc_call *call);
+void container_remove(struct sandbox *sb, struct ttrpc_call *call);
+/* Sends SIGKILL to every process of c (cgroup and known pids). */
+void container_kill_all(struct container *c);
+/* True when no process of c is left to reap. */
+bool container_all_exited(const struct container *c);
+/* Frees everything of c: processes, mounts, cgroup, bundle. */
+void container_destroy(struct container *c);
+/* Reaper hook: a process of c exited. */
+void container_proc_exited(struct container *c, bool init, int status);
+
+int agent_mkdir_p(const char *path, mode_t mode);
+
+/* ------------------------------------------------------------ sandbox (sandbox.c) */
+
+struct storage_ref {
+    struct storage_ref *next;
+    char *mount_point;
+    bool mounted; /* false for "local": only a directory */
+    int refs;
+};
+
+struct sandbox {
+    struct loop *loop;
+    struct agent_config *config;
+    struct container *containers;
+    struct storage_ref *storages;
+    char *id;
+    char *hostname;
+    bool created;
+    bool shared_ns; /* /run/sandbox-ns/{ipc,uts} exist */
+    pid_t pidns_pid;  /* init of the first container: holds the sandbox pid namespace */
+    struct ttrpc_call *destroying; /* DestroySandbox waiting for the containers to die */
+    void (*on_destroyed)(void *data);
+    void *on_destroyed_data;
+};
+
+void sandbox_init(struct sandbox *sb, struct loop *loop, struct agent_config *config);
+void sandbox_create(struct sandbox *sb, struct ttrpc_call *call);
+void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call);
+/* SIGTERM: kill and remove everything, synchronously (bounded). */
+void sandbox_shutdown(struct sandbox *sb);
+/* Mounts storages (ref-counted by mount point); appends their mount points to *mps. */
+int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps, size_t *n_mps,
+                         struct kerr **err);
+void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
+/* Reaps every exited child and dispatches exits to their processes. */
+void sandbox_reap(struct sandbox *sb);
+/* A container finished removing: lets a pending DestroySandbox go on. */
+void sandbox_check_destroyed(struct sandbox *sb);
+/* The process (cid, eid), eid "" meaning the init; otherwise answers the call with upstream's
+ * error (unknown container: INVALID_ARGUMENT; unknown exec: NOT_FOUND) and returns NULL.
+ * `waitable` hides processes whose status was already collected. */
+struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
+                               struct ttrpc_call *call);
+
+/* ------------------------------------------------------------ rpc.c */
+
+void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);
+
+/* ------------------------------------------------------------ transport.c */
+
+struct transport;
+/* Listens on addr (vsock://CID:PORT, unix:///path, unix://@name, serial://NAME-or-/path) and,
+ * unless addr is a serial one, also serves the virtio-serial port agent.channel.0 when it
+ * exists. Fails only when no channel at all could be set up. */
+int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *addr,
+                    struct transport **ret, struct kerr **err);
+void transport_stop(struct transport *t);

@@ -1,0 +1,151 @@
+/* kata-agent: serves Kata's agent API (grpc.AgentService, grpc.Health) over ttRPC.
+ * One thread: an epoll loop owns every piece of state (see agent.h). Signals arrive through
+ * a signalfd: SIGCHLD reaps container processes, SIGTERM/SIGINT shut down (killing the
+ * containers). After DestroySandbox the agent exits 0 once the reply is out; as PID 1's
+ * child under kata-init that powers the VM off. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* Time for the DestroySandbox reply to leave before the agent exits. */
+#define EXIT_GRACE_NS (50 * 1000000LL)
+
+struct agent {
+    struct loop *loop;
+    struct ttrpc_server *server;
+    struct transport *transport;
+    struct sandbox sandbox;
+    int sigfd;
+    int exit_code;
+};
+
+static char *read_cmdline(void)
+{
+    cleanup_close int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xstrdup("");
+    char *buf = xmalloc(4097);
+    ssize_t n = read(fd, buf, 4096);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void quit_now(struct loop_timer *t, void *data)
+{
+    struct agent *a = data;
+    loop_quit(a->loop);
+}
+
+static void on_destroyed(void *data)
+{
+    struct agent *a = data;
+    log_info("agent", "sandbox destroyed, exiting");
+    loop_add_timer(a->loop, EXIT_GRACE_NS, quit_now, a);
+}
+
+static void on_signal(struct loop_source *src, int fd, uint32_t events, void *data)
+{
+    struct agent *a = data;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            break; /* reaped below, all at once */
+        case SIGTERM:
+        case SIGINT:
+            log_info("agent", "signal %d: shutting down", (int)si.ssi_signo);
+            loop_quit(a->loop);
+            break;
+        default:
+            break;
+        }
+    }
+    sandbox_reap(&a->sandbox);
+}
+
+int main(int argc, char **argv)
+{
+    log_init("kata-agent", "agent", 2);
+    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("kata-agent %s (API %s)\n", AGENT_VERSION, AGENT_API_VERSION);
+        return 0;
+    }
+
+    struct agent_config config;
+    config_init(&config);
+    cleanup_error struct kerr *err = NULL;
+    cleanup_free char *cmdline = read_cmdline();
+    if (config_parse_cmdline(&config, cmdline, &err) < 0 || config_apply_env(&config, &err) < 0) {
+        log_msg(LOG_CRITICAL, "config", "invalid configuration: %s", err->msg);
+        return 1;
+    }
+    log_set_level(config.log_level);
+    log_info("agent", "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
+                      "hotplug_timeout=%d container_pipe_size=%d init_mode=%s",
+             AGENT_VERSION, AGENT_API_VERSION, (int)getpid(), config.server_addr, config.log_level,
+             config.hotplug_timeout, config.container_pipe_size, getpid() == 1 ? "true" : "false");
+    if (config.ignored)
+        log_warn("config", "not supported, ignored: %s", config.ignored);
+
+    /* Orphans of container processes are reparented to us and reaped by the SIGCHLD loop. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        log_warn("agent", "cannot become a child subreaper: %m");
+    /* A client that vanished must not kill us through a write; children get SIG_DFL back. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct agent a = {.exit_code = 0};
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    a.loop = loop_new();
+    if (a.sigfd < 0 || !a.loop) {
+        log_msg(LOG_CRITICAL, "agent", "signalfd/epoll: %m");
+        return 1;
+    }
+    loop_add_fd(a.loop, a.sigfd, EPOLLIN, on_signal, &a);
+    a.server = ttrpc_server_new(a.loop);
+    sandbox_init(&a.sandbox, a.loop, &config);
+    a.sandbox.on_destroyed = on_destroyed;
+    a.sandbox.on_destroyed_data = &a;
+    rpc_register(a.server, &a.sandbox);
+
+    if (transport_start(a.server, a.loop, config.server_addr, &a.transport, &err) < 0) {
+        log_msg(LOG_CRITICAL, "agent", "%s", err->msg);
+        return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    log_info("agent", "agent ready boottime_ns=%lld",
+             (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+
+    int r = loop_run(a.loop);
+    if (r < 0)
+        log_error("agent", "event loop: %s", strerror(-r));
+
+    transport_stop(a.transport);
+    sandbox_shutdown(&a.sandbox);
+    ttrpc_server_free(a.server);
+    loop_free(a.loop);
+    close(a.sigfd);
+    free(a.sandbox.id);
+    free(a.sandbox.hostname);
+    config_free(&config);
+    log_info("agent", "exit");
+    return r < 0 ? 1 : a.exit_code;
+}
