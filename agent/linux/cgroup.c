@@ -181,6 +181,10 @@ void cgroup_free(struct cgroup *cg)
         free(cg->v1[i].dir);
     }
     free(cg->v1);
+    if (cg->oom_fd >= 0)
+        close(cg->oom_fd);
+    if (cg->oom_control_fd >= 0)
+        close(cg->oom_control_fd);
     free(cg->root);
     free(cg->path);
     free(cg->dir);
@@ -203,6 +207,8 @@ int cgroup_create(const char *root, const char *path, const Grpc__LinuxResources
     __attribute__((cleanup(cgroup_freep))) struct cgroup *cg = xcalloc(1, sizeof(*cg));
     cg->root = xstrdup(root);
     cg->path = xstrdup(path);
+    cg->oom_fd = -1;
+    cg->oom_control_fd = -1;
     cleanup_free char *probe = xasprintf("%s/cgroup.controllers", root);
     cg->v2 = access(probe, F_OK) == 0;
     int r = cg->v2 ? cgroup_v2_create(cg, err) : cgroup_v1_create(cg, err);
@@ -340,6 +346,12 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct kerr 
 
 int cgroup_kill_all(struct cgroup *cg, int sig, struct kerr **err)
 {
+    if (cg->v2 && sig == SIGKILL) {
+        /* cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included. */
+        cleanup_free char *kill_file = xasprintf("%s/cgroup.kill", cg->dir);
+        if (access(kill_file, F_OK) == 0)
+            return write_file(kill_file, "1", err);
+    }
     /* Freezing first stops processes from forking new ones between listing and killing. */
     cleanup_error struct kerr *ferr = NULL;
     bool frozen = cgroup_freeze(cg, true, &ferr) == 0;

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "error.h"
-#include "oci.pb-c.h"
+#include "agent.pb-c.h"
 
 struct cgroup;
 
@@ -59,3 +59,16 @@ void cgroup_cpu_max(int64_t quota, uint64_t period, char *buf, size_t len);
  * Returns 1 when there is a value to write, 0 when swap is unset, or an INVALID_ARGUMENT
  * error (swap without a memory limit, swap below the limit). */
 int cgroup_swap_v2(int64_t limit, int64_t swap, char *buf, size_t len, struct kerr **err);
+
+/* StatsContainer: the cgroup's counters as upstream reports them (cpu in nanoseconds, memory
+ * in bytes, memory.stat as the stats map, hugetlb per page size). Counters a kernel does not
+ * provide stay 0. Free with cgroup_stats_free(). */
+int cgroup_stats(struct cgroup *cg, Grpc__CgroupStats **ret, struct kerr **err);
+void cgroup_stats_free(Grpc__CgroupStats *s);
+
+/* GetOOMEvent: an fd that becomes readable when the kernel may have OOM-killed a process of
+ * the cgroup (v2: inotify on memory.events; v1: eventfd on memory.oom_control). After it
+ * polls readable, cgroup_oom_check() drains it and tells whether an OOM kill happened since
+ * the last check. The fd belongs to the cgroup (closed by cgroup_free). */
+int cgroup_oom_fd(struct cgroup *cg, int *ret_fd, struct kerr **err);
+int cgroup_oom_check(struct cgroup *cg, bool *ret_oom, struct kerr **err);

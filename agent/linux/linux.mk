@@ -2,7 +2,7 @@
 # and its own tests: the spec-conversion unit test and spawn-run, the driver of the
 # integration suite tests/integration/spawn.bats.
 LINUX_SRCS := $(wildcard agent/linux/*.c)
-LINUX_TEST_LIBS_A := $(call objs_a,$(LINUX_SRCS) $(COMMON_SRCS))
+LINUX_TEST_LIBS_A := $(call objs_a,$(LINUX_SRCS)) $(LIBPROTOCOL_A)
 
 build/asan/tests/test-linux-spec: $(call objs_a,tests/unit/test-linux-spec.c) $(LINUX_TEST_LIBS_A)
 	@mkdir -p $(@D)
