@@ -1,6 +1,5 @@
 /* kata-host: boots the Kata guest under QEMU (or cloud-hypervisor) and runs commands in it,
  * like `docker run`. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,16 +40,6 @@ static const char usage[] =
     "\n"
     "Exit status: the command's, or 125 (kata-host failed), 126 (not executable),\n"
     "127 (not found).\n";
-
-void report_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("kata-host: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 int main(int argc, char **argv)
 {

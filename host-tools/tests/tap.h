@@ -1,0 +1,9 @@
+/* Minimal TAP output for the host-side unit tests. */
+#pragma once
+#include <stdbool.h>
+
+void tap_plan(int n);
+/* Records one result; returns cond. */
+bool tap_ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit status: 0 when every planned test passed. */
+int tap_done(void);

@@ -1,0 +1,137 @@
+/* QEMU and cloud-hypervisor command lines and the kernel command line. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "host-tools/vm.h"
+#include "host-tools/tests/tap.h"
+
+static int find(char **argv, const char *s)
+{
+    for (int i = 0; argv[i]; i++)
+        if (strcmp(argv[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static const char *after(char **argv, const char *opt)
+{
+    int i = find(argv, opt);
+    return i >= 0 && argv[i + 1] ? argv[i + 1] : "";
+}
+
+static bool any_contains(char **argv, const char *s)
+{
+    for (int i = 0; argv[i]; i++)
+        if (strstr(argv[i], s))
+            return true;
+    return false;
+}
+
+int main(void)
+{
+    tap_plan(24);
+    struct vm_config c = {.hypervisor = HV_QEMU,
+                          .accel = ACCEL_TCG,
+                          .vmm_path = "/usr/bin/qemu-system-x86_64",
+                          .name = "box1",
+                          .kernel = "/k/vmlinux.container",
+                          .initrd = "/k/initrd.img",
+                          .memory_mib = 256,
+                          .cpus = 2,
+                          .quiet = true,
+                          .serial_socket = "/run/kata-host/box1/agent.sock"};
+    char **a = vm_qemu_argv(&c);
+    tap_ok(strcmp(a[0], "/usr/bin/qemu-system-x86_64") == 0, "argv[0] is the VMM");
+    tap_ok(strcmp(after(a, "-machine"), "q35") == 0 && strcmp(after(a, "-accel"), "tcg") == 0,
+           "q35 with -accel tcg");
+    tap_ok(find(a, "-cpu") < 0, "no -cpu host under TCG");
+    tap_ok(strcmp(after(a, "-m"), "256") == 0 && strcmp(after(a, "-smp"), "2") == 0,
+           "-m 256 -smp 2");
+    tap_ok(find(a, "-nodefaults") > 0 && find(a, "-no-reboot") > 0,
+           "-nodefaults (no NIC option ROM) and -no-reboot");
+    tap_ok(strcmp(after(a, "-kernel"), "/k/vmlinux.container") == 0 &&
+               strcmp(after(a, "-initrd"), "/k/initrd.img") == 0,
+           "PVH vmlinux kernel and initrd");
+    const char *cmdline = after(a, "-append");
+    tap_ok(strstr(cmdline, "console=ttyS0") && strstr(cmdline, "quiet") &&
+               strstr(cmdline, "panic=1") && strstr(cmdline, "reboot=k"),
+           "kernel cmdline: console=ttyS0 quiet panic=1 reboot=k");
+    tap_ok(strstr(cmdline, "nolapic_timer") != NULL, "TCG adds nolapic_timer");
+    tap_ok(any_contains(a, "virtserialport,bus=vser0.0,chardev=agent0,name=agent.channel.0") &&
+               any_contains(a, "socket,id=agent0,path=/run/kata-host/box1/agent.sock,server=on,"
+                               "wait=off"),
+           "virtio-serial port agent.channel.0 on a unix socket chardev");
+    tap_ok(any_contains(a, "virtio-rng-pci"), "virtio-rng");
+    tap_ok(!any_contains(a, "vhost-user-fs") && !any_contains(a, "virtio-9p"),
+           "no shared directory without --rootfs");
+    vm_argv_free(a);
+
+    c.accel = ACCEL_KVM;
+    c.quiet = false;
+    c.share = SHARE_VIRTIOFS;
+    c.virtiofsd_socket = "/run/x,y/vfs.sock";
+    a = vm_qemu_argv(&c);
+    cmdline = after(a, "-append");
+    tap_ok(strcmp(after(a, "-accel"), "kvm") == 0 && strcmp(after(a, "-cpu"), "host") == 0,
+           "KVM: -accel kvm -cpu host");
+    tap_ok(!strstr(cmdline, "nolapic_timer") && !strstr(cmdline, "quiet"),
+           "KVM never gets nolapic_timer; -v drops quiet");
+    tap_ok(any_contains(a, "memory-backend-memfd,id=mem,size=256M,share=on") &&
+               strcmp(after(a, "-numa"), "node,memdev=mem") == 0,
+           "virtio-fs: shared memfd memory backend of -m size");
+    tap_ok(any_contains(a, "vhost-user-fs-pci,chardev=vfs0,tag=kataShared") &&
+               any_contains(a, "socket,id=vfs0,path=/run/x,,y/vfs.sock"),
+           "virtio-fs: vhost-user-fs-pci tag kataShared; comma in path doubled");
+    vm_argv_free(a);
+
+    c.share = SHARE_9P;
+    c.share_dir = "/run/kata-host/box1/shared";
+    c.vsock_cid = 7;
+    a = vm_qemu_argv(&c);
+    tap_ok(any_contains(a, "local,id=fs0,path=/run/kata-host/box1/shared,security_model=none") &&
+               any_contains(a, "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"),
+           "9p: fsdev local + virtio-9p-pci mount_tag kataShared");
+    tap_ok(any_contains(a, "vhost-vsock-pci,id=vsock0,guest-cid=7"), "vhost-vsock with the CID");
+    char *line = vm_argv_join(a);
+    tap_ok(strstr(line, "-append 'console=ttyS0 ") != NULL, "joined line quotes the cmdline");
+    free(line);
+    vm_argv_free(a);
+
+    struct vm_config h = {.hypervisor = HV_CLH,
+                          .accel = ACCEL_KVM,
+                          .vmm_path = "/usr/bin/cloud-hypervisor",
+                          .kernel = "/k/vmlinux",
+                          .initrd = "/k/initrd",
+                          .memory_mib = 512,
+                          .cpus = 1,
+                          .quiet = true,
+                          .hvsock_socket = "/run/kata-host/b/clh.vsock",
+                          .share = SHARE_VIRTIOFS,
+                          .virtiofsd_socket = "/run/kata-host/b/vfs.sock"};
+    struct kerr *err = NULL;
+    a = vm_clh_argv(&h, &err);
+    tap_ok(a && strcmp(a[0], "/usr/bin/cloud-hypervisor") == 0 &&
+               strcmp(after(a, "--kernel"), "/k/vmlinux") == 0 &&
+               strcmp(after(a, "--initramfs"), "/k/initrd") == 0,
+           "cloud-hypervisor: --kernel and --initramfs");
+    tap_ok(a && strcmp(after(a, "--vsock"), "cid=3,socket=/run/kata-host/b/clh.vsock") == 0,
+           "cloud-hypervisor: hybrid vsock socket, guest CID 3");
+    tap_ok(a && strcmp(after(a, "--memory"), "size=512M,shared=on") == 0 &&
+               strcmp(after(a, "--fs"), "tag=kataShared,socket=/run/kata-host/b/vfs.sock") == 0,
+           "cloud-hypervisor: shared memory and --fs for virtio-fs");
+    tap_ok(a && strcmp(after(a, "--cpus"), "boot=1") == 0 &&
+               strcmp(after(a, "--serial"), "tty") == 0 &&
+               !strstr(after(a, "--cmdline"), "nolapic_timer"),
+           "cloud-hypervisor: --cpus boot=1, serial on tty, no TCG-only params");
+    vm_argv_free(a);
+    h.share = SHARE_9P;
+    a = vm_clh_argv(&h, &err);
+    tap_ok(!a && err && strstr(err->msg, "9p"), "cloud-hypervisor refuses 9p clearly");
+    error_freep(&err);
+    h.share = SHARE_AUTO;
+    h.hvsock_socket = NULL;
+    a = vm_clh_argv(&h, &err);
+    tap_ok(!a && err, "cloud-hypervisor needs the vsock socket");
+    error_freep(&err);
+    return tap_done();
+}
