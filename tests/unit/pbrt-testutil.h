@@ -8,7 +8,7 @@
 #include <string.h>
 #include <protobuf-c/protobuf-c.h>
 
-static size_t pbrt_test_value_size(ProtobufCType t)
+static inline size_t pbrt_test_value_size(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_INT64:
@@ -28,12 +28,12 @@ static size_t pbrt_test_value_size(ProtobufCType t)
     }
 }
 
-static int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
+static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
                                size_t why_len);
 
 /* Floats are equal when numerically equal (so -0.0 == 0.0, which proto3 does not preserve)
  * or when both are NaN with the same bits. */
-static int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const void *x, const void *y,
+static inline int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const void *x, const void *y,
                                  char *why, size_t why_len)
 {
     switch (f->type) {
@@ -71,7 +71,7 @@ static int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const void *
     }
 }
 
-static int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
+static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
                                size_t why_len)
 {
     const ProtobufCMessageDescriptor *d = a->descriptor;
@@ -115,14 +115,14 @@ static int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage
     return 1;
 }
 
-static void pbrt_test_hex(const uint8_t *p, size_t n, FILE *out)
+static inline void pbrt_test_hex(const uint8_t *p, size_t n, FILE *out)
 {
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%02x", p[i]);
 }
 
 /* Returns the number of bytes decoded into out (at most cap), or -1 on bad hex. */
-static long pbrt_test_unhex(const char *s, uint8_t *out, size_t cap)
+static inline long pbrt_test_unhex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
     while (s[0] && s[0] != '\n') {
