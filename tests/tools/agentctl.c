@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -633,6 +634,51 @@ static int cmd_call(const char *svc, const char *method, const char *hex)
     return 0;
 }
 
+/* blocked-read-check: on ONE connection, parks a ReadStdout on a silent process, then checks
+ * that other calls on that connection are still answered promptly. */
+struct bg_read {
+    const char *id;
+    volatile int done;
+};
+
+static void *bg_read_fn(void *arg)
+{
+    struct bg_read *b = arg;
+    read_chunk("ReadStdout", b->id, b->id, 32768, 1);
+    b->done = 1;
+    return NULL;
+}
+
+static int cmd_blocked_read_check(const char *id)
+{
+    struct bg_read b = {id, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, bg_read_fn, &b);
+    usleep(200000);
+    for (int i = 0; i < 5; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        Grpc__CheckRequest req = GRPC__CHECK_REQUEST__INIT;
+        ProtobufCMessage *r = call(HEALTH_SVC, "Check", &req.base, &grpc__health_check_response__descriptor, 0);
+        protobuf_c_message_free_unpacked(r, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        if (ms > 1000) {
+            fprintf(stderr, "Check took %.0f ms while a read was parked\n", ms);
+            return 1;
+        }
+    }
+    if (b.done) {
+        fprintf(stderr, "the read was not parked\n");
+        return 1;
+    }
+    printf("checks answered while the read was parked\n");
+    fflush(stdout);
+    /* the caller makes the process print; the parked read then completes */
+    pthread_join(t, NULL);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- run */
 
 struct relay {
@@ -796,7 +842,7 @@ int main(int argc, char **argv)
             req.process->capabilities = make_caps(o.caps);
         call_empty("ExecProcess", &req.base);
     } else if (strcmp(cmd, "read-stdout") == 0 || strcmp(cmd, "read-stderr") == 0) {
-        const char *m = cmd[5] == 'o' ? "ReadStdout" : "ReadStderr";
+        const char *m = strcmp(cmd, "read-stdout") == 0 ? "ReadStdout" : "ReadStderr";
         size_t n;
         do
             n = read_chunk(m, need_id(&o), eid, o.len, 1);
@@ -850,6 +896,8 @@ int main(int argc, char **argv)
                r->agent_details ? r->agent_details->init_daemon : 0,
                (unsigned long long)r->mem_block_size_bytes);
         protobuf_c_message_free_unpacked(&r->base, NULL);
+    } else if (strcmp(cmd, "blocked-read-check") == 0) {
+        ret = cmd_blocked_read_check(need_id(&o));
     } else if (strcmp(cmd, "run") == 0) {
         ret = cmd_run(&o);
     } else {

@@ -1,0 +1,89 @@
+# Shared by tests/integration/agent-*.bats: one real kata-agent (the ASan build) per test file,
+# as root, in its own private mount namespace, serving unix://$AGENT_SOCK, with a busybox
+# rootfs holding the static test payload as /bin/payload.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+agent_setup_file() {
+    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
+    export AGENT_BIN=$KATA_BUILD/asan/bin/kata-agent
+    export AGENTCTL_BIN=$KATA_BUILD/bin/agentctl
+    export PAYLOAD=$KATA_BUILD/tests-bin/payload
+    export WORK=$(mktemp -d /tmp/agent-bats.XXXXXX)
+    chmod 755 "$WORK"
+    export AGENT_SOCK=$WORK/agent.sock AGENT_LOG=$WORK/agent.log ROOTFS=$WORK/rootfs
+    [ "$(id -u)" = 0 ] || return 0
+    [ -x "$AGENT_BIN" ] && [ -x "$AGENTCTL_BIN" ] && [ -x "$PAYLOAD" ] || return 0
+    "$KATA_SRC/rootfs-builder/busybox-rootfs.sh" "$ROOTFS" >/dev/null
+    cp "$PAYLOAD" "$ROOTFS/bin/payload"
+    agent_start
+}
+
+# Starts the agent; its pid goes to $WORK/agent.pid.
+agent_start() {
+    rm -f "$AGENT_SOCK"
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
+        setsid unshare -m --propagation private "$AGENT_BIN" >/dev/null 2>>"$AGENT_LOG" </dev/null &
+    echo $! >"$WORK/agent.pid"
+    for _ in $(seq 100); do
+        [ -S "$AGENT_SOCK" ] && return 0
+        sleep 0.05
+    done
+    echo "agent did not come up" >&2
+    return 1
+}
+
+agent_pid() {
+    cat "$WORK/agent.pid"
+}
+
+agent_stop() {
+    local pid
+    pid=$(agent_pid 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+agent_teardown_file() {
+    agent_stop
+    rm -rf "$WORK"
+}
+
+agent_setup() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    [ -x "$AGENT_BIN" ] || skip "kata-agent not built"
+    [ -x "$AGENTCTL_BIN" ] || skip "agentctl not built"
+    [ -S "$AGENT_SOCK" ] || skip "agent not running"
+}
+
+# After every test: the agent is alive, healthy, and its log has no sanitizer report.
+agent_teardown() {
+    [ -S "$AGENT_SOCK" ] || return 0
+    if grep -qE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$AGENT_LOG"; then
+        grep -A30 -E 'ERROR: AddressSanitizer|runtime error:' "$AGENT_LOG" >&2
+        return 1
+    fi
+    if [ -z "${AGENT_MAY_EXIT:-}" ]; then
+        run actl check
+        [ "$output" = SERVING ] || { echo "agent unhealthy after the test: $output" >&2; return 1; }
+    fi
+}
+
+actl() {
+    timeout -k 2 30 "$AGENTCTL_BIN" -a "unix://$AGENT_SOCK" "$@"
+}
+
+# Waits until a file has content (or times out).
+wait_for_file() {
+    for _ in $(seq 100); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
