@@ -29,3 +29,11 @@ $(BUILD)/asan/tools/fake-hvsock: $(call objs_a,host-tools/tests/fake-hvsock.c) $
 host-tools: $(BUILD)/bin/kata-host $(BUILD)/asan/bin/kata-host
 host-tools-tests: $(HOST_TESTS) $(HOST_TOOLS_A)
 test-deps: host-tools host-tools-tests
+# The guest suites boot the real kernel and initrd.
+test-deps: bins guest
+
+# `make bench`: kata-host wall time, agent-ready guest time, artifact sizes (bench/host.sh).
+BENCH_TARGETS += bench-host
+.PHONY: bench-host
+bench-host: bins guest
+	@bench/host.sh

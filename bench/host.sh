@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# kata-host end to end under TCG: host wall time of `kata-host run -- true` (median of N,
+# default 5, after one warm-up), the guest clock when the agent is ready (from the agent's
+# hello line) against when the kernel started /init (its printk time, seen with -v), and the
+# sizes of what boots. One line:
+#   host wall_s=… agent_ready_guest_s=… init_guest_s=… ready_after_init_s=… \
+#        vmlinux_B=… vmlinuz_B=… initrd_B=… init_B=… agent_B=… host_B=…
+# Targets (issue 3): wall_s <= 0.8; ready_after_init_s <= 0.1.
+#   bench/host.sh [--runs N]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+b=$root/build
+runs=5
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
+	-h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "host-bench: unknown argument $1" >&2; exit 1 ;;
+	esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "host-bench: --runs wants a positive number" >&2; exit 1; }
+for f in "$b/bin/kata-host" "$b/vmlinux.container" "$b/kata-containers-initrd.img"; do
+	[ -e "$f" ] || { echo "host-bench: $f missing (make bins guest)" >&2; exit 1; }
+done
+export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+export KATA_HOST_RUN_DIR=$(mktemp -d /tmp/kata-host-bench.XXXXXX)
+trap 'rm -rf "$KATA_HOST_RUN_DIR"' EXIT
+
+kh() { timeout -k 5 120 "$b/bin/kata-host" "$@"; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+kh run -- true >/dev/null # warm the page cache
+walls=()
+for _ in $(seq "$runs"); do
+	t0=$(date +%s.%N)
+	kh run -- true >/dev/null
+	t1=$(date +%s.%N)
+	walls+=("$(echo "$t1 - $t0" | bc -l)")
+done
+wall=$(printf '%s\n' "${walls[@]}" | median)
+
+# Guest-side stages from -v (drops `quiet`, so the kernel's "Run /init" line is printed).
+readies=() inits=() gaps=()
+for _ in $(seq "$runs"); do
+	out=$(kh run -v -- true 2>&1 >/dev/null)
+	ready=$(sed -n 's/.*agent ready .*guest time \([0-9.]*\) s.*/\1/p' <<<"$out")
+	init=$(sed -n 's/.*kata-host: init .*guest time \([0-9.]*\) s.*/\1/p' <<<"$out")
+	[ -n "$ready" ] && readies+=("$ready")
+	if [ -n "$ready" ] && [ -n "$init" ]; then
+		inits+=("$init")
+		gaps+=("$(echo "$ready - $init" | bc -l)")
+	fi
+done
+med() { if [ $# -gt 0 ]; then printf '%s\n' "$@" | median; else echo NA; fi; }
+size() { [ -e "$1" ] && stat -L -c %s "$1" || echo NA; }
+printf 'host wall_s=%.3f agent_ready_guest_s=%s init_guest_s=%s ready_after_init_s=%s vmlinux_B=%s vmlinuz_B=%s initrd_B=%s init_B=%s agent_B=%s host_B=%s\n' \
+	"$wall" "$(med "${readies[@]}")" "$(med "${inits[@]}")" "$(med "${gaps[@]}")" \
+	"$(size "$b/vmlinux.container")" "$(size "$b/vmlinuz.container")" \
+	"$(size "$b/kata-containers-initrd.img")" "$(size "$b/bin/kata-init")" \
+	"$(size "$b/bin/kata-agent")" "$(size "$b/bin/kata-host")"
+echo "host walls_s=${walls[*]}"

@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# kata-host booting the real guest (our kernel + initrd, agent inside) under QEMU/TCG:
+# the user's view. Every kata-host call runs under `timeout`, so a hang fails the test.
+
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+T=${KATA_HOST_TEST_TIMEOUT:-120}
+
+setup_file() {
+    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
+    export KH=$KATA_BUILD/bin/kata-host
+    export WORK=$(mktemp -d /tmp/kata-host-guest.XXXXXX)
+    chmod 755 "$WORK"
+    # Every sandbox of this file lives under its own run dir, so checks see only ours.
+    export KATA_HOST_RUN_DIR=$WORK/run
+    # The CI hosts' KVM hangs real guests; the auto probe would learn that on its first boot.
+    # Tests pin TCG so their timings do not depend on that one-time probe.
+    export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+    if [ "$(id -u)" = 0 ] && [ -x "$KH" ]; then
+        "$KATA_SRC/rootfs-builder/busybox-rootfs.sh" "$WORK/rootfs" >/dev/null
+        echo "from-the-host" >"$WORK/rootfs/marker"
+    fi
+}
+
+teardown_file() {
+    for d in "$KATA_HOST_RUN_DIR"/*/; do
+        [ -d "$d" ] && timeout 30 "$KH" stop -t 0 "$(basename "$d")" >/dev/null 2>&1
+    done
+    rm -rf "$WORK"
+}
+
+setup() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    [ -x "$KH" ] || skip "kata-host not built"
+    [ -f "$KATA_BUILD/vmlinux.container" ] || skip "guest kernel not built (make kernel)"
+    [ -f "$KATA_BUILD/kata-containers-initrd.img" ] || skip "guest initrd not built (make initrd)"
+    command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+}
+
+kh() {
+    timeout -k 5 "$T" "$KH" "$@"
+}
+
+# No QEMU or virtiofsd of a sandbox named $1 is left, and its run dir is gone.
+assert_nothing_left() {
+    local name=$1
+    ! pgrep -f -- "-name $name " >/dev/null || { pgrep -af -- "-name $name " >&2; return 1; }
+    ! pgrep -f -- "$KATA_HOST_RUN_DIR/$name/" >/dev/null || { pgrep -af -- "$KATA_HOST_RUN_DIR/$name/" >&2; return 1; }
+    [ ! -e "$KATA_HOST_RUN_DIR/$name" ] || { ls -la "$KATA_HOST_RUN_DIR/$name" >&2; return 1; }
+}
+
+wait_running() {
+    for _ in $(seq 600); do
+        kh ps -q | grep -qx "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+@test "kata-host run -- uname -a prints the guest kernel" {
+    run kh run --name uname1 -- uname -a
+    assert_success
+    assert_output --regexp "^Linux uname1 [0-9.]+-kata "
+    assert_nothing_left uname1
+}
+
+@test "exit status: 0, 3, 127 not found, 126 not executable" {
+    run -0 kh run -- true
+    run -3 kh run -- sh -c 'exit 3'
+    run -127 kh run -- /no/such/command
+    assert_output --partial "kata-host:"
+    run -126 kh run -- /etc/passwd
+}
+
+@test "stdin, stdout and stderr are byte-exact (1 MiB binary through cat)" {
+    head -c 1048576 /dev/urandom >"$WORK/blob"
+    want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
+    got=$(timeout "$T" "$KH" run -i -- cat <"$WORK/blob" | sha256sum | cut -d' ' -f1)
+    assert_equal "$got" "$want"
+    run bash -c "timeout $T '$KH' run -- sh -c 'echo to-out; echo to-err >&2' 2>'$WORK/err'"
+    assert_success
+    assert_output "to-out"
+    assert_equal "$(cat "$WORK/err")" "to-err"
+    # guest-generated binary output arrives intact
+    run bash -c "timeout $T '$KH' run -- sh -c 'head -c 300000 /dev/zero | tr \"\\\\0\" \"\\\\377\"' | od -An -tx1 | tr -s ' \\n' '\\n\\n' | sort -u | grep -v '^\$'"
+    assert_success
+    assert_output "ff"
+}
+
+@test "-t gives the command a terminal of the host's size" {
+    command -v script >/dev/null || skip "script(1) not installed"
+    run timeout "$T" script -qec "stty rows 33 cols 101; '$KH' run -t -- sh -c 'tty; stty size'" /dev/null
+    assert_success
+    assert_output --regexp "/dev/pts/[0-9]+"
+    assert_output --partial "33 101"
+}
+
+@test "-e, -w and -u reach the process" {
+    run kh run -e FOO=bar -w /tmp -u 1000:1000 -- sh -c 'echo $FOO; pwd; id -u; id -g'
+    assert_success
+    assert_equal "${lines[0]}" "bar"
+    assert_equal "${lines[1]}" "/tmp"
+    assert_equal "${lines[2]}" "1000"
+    assert_equal "${lines[3]}" "1000"
+}
+
+@test "-m: the memory limit is visible in the container's cgroup" {
+    run kh run -m 64m -- cat /sys/fs/cgroup/memory.max
+    assert_success
+    assert_output "67108864"
+}
+
+@test "--rootfs from a host directory over virtio-fs (read and write)" {
+    [ -x /usr/lib/qemu/virtiofsd ] || skip "no virtiofsd"
+    rm -f "$WORK/rootfs/tmp/written"
+    run kh run --rootfs "$WORK/rootfs" --share virtio-fs --name vfs1 -- sh -c 'cat /marker; echo guest-wrote >/tmp/written'
+    assert_success
+    assert_output "from-the-host"
+    assert_equal "$(cat "$WORK/rootfs/tmp/written")" "guest-wrote"
+    assert_nothing_left vfs1
+    ! grep -q "$KATA_HOST_RUN_DIR" /proc/mounts
+}
+
+@test "--rootfs from a host directory over 9p" {
+    run kh run --rootfs "$WORK/rootfs" --share 9p --name p9 -- cat /marker
+    assert_success
+    assert_output "from-the-host"
+    assert_nothing_left p9
+}
+
+@test "exec into a named detached sandbox; ps; stop" {
+    run kh run -d --name det1 -- sleep 600
+    assert_success
+    assert_output "det1"
+    wait_running det1
+    run kh exec det1 -- sh -c 'echo in-det1; hostname'
+    assert_success
+    assert_equal "${lines[0]}" "in-det1"
+    assert_equal "${lines[1]}" "det1"
+    run bash -c "echo piped | timeout $T '$KH' exec -i det1 -- cat"
+    assert_output "piped"
+    run -137 kh exec det1 -- sh -c 'kill -9 $$'
+    run kh ps
+    assert_output --regexp "det1 +[0-9]+ +[1-9][0-9]* +running .*sleep 600"
+    run kh stop -t 1 det1
+    assert_success
+    assert_nothing_left det1
+}
+
+@test "two sandboxes at once" {
+    kh run -d --name twoA -- sleep 600
+    kh run -d --name twoB -- sleep 600
+    wait_running twoA
+    wait_running twoB
+    run kh exec twoA -- hostname
+    assert_output "twoA"
+    run kh exec twoB -- hostname
+    assert_output "twoB"
+    run kh ps -q
+    assert_line "twoA"
+    assert_line "twoB"
+    kh stop -t 0 twoA twoB
+    assert_nothing_left twoA
+    assert_nothing_left twoB
+}
+
+@test "a VM killed under kata-host: clear error, exit 125, no hang, nothing left" {
+    timeout "$T" "$KH" run --name victim --rootfs "$WORK/rootfs" -- sleep 600 >"$WORK/victim.out" 2>&1 &
+    khpid=$!
+    wait_running victim
+    vmm=$(kh ps | awk '$1 == "victim" {print $3}')
+    [ -n "$vmm" ] && [ "$vmm" -gt 0 ]
+    kill -9 "$vmm"
+    rc=0
+    wait "$khpid" || rc=$?
+    assert_equal "$rc" 125
+    run cat "$WORK/victim.out"
+    assert_output --partial "kata-host: the VM (qemu pid $vmm) was killed by signal 9"
+    assert_nothing_left victim
+}
+
+@test "-v prints the boot stages with timings" {
+    run bash -c "timeout $T '$KH' run -v -- true 2>&1"
+    assert_success
+    assert_output --partial "vm start"
+    assert_output --partial "agent ready"
+    assert_output --partial "container started"
+}
