@@ -291,6 +291,19 @@ ctr() {
     rmdir /sys/fs/cgroup/*/"$cg" 2>/dev/null || true
 }
 
+@test "cgroup v1: OOM kill is reported, stats read" {
+    [ -d /sys/fs/cgroup/memory ] || skip "host has no cgroup v1 memory hierarchy"
+    cg=spawn-bats-oom-$$
+    run ctr -G "/$cg" -L 16777216 -p 20 -S -- sh -c 'tail /dev/zero'
+    rmdir /sys/fs/cgroup/*/"$cg" 2>/dev/null || true
+    assert_equal "$status" 137
+    assert_output --regexp 'oom=1 memory.limit=16777216 memory.max_usage=[1-9][0-9]* pids.limit=20 cpu.total=[1-9]'
+    run ctr -G "/$cg" -L 16777216 -S -- true
+    rmdir /sys/fs/cgroup/*/"$cg" 2>/dev/null || true
+    assert_success
+    assert_output --partial "oom=0 "
+}
+
 @test "cgroup: kill every process (freeze, kill, thaw)" {
     [ -d /sys/fs/cgroup/freezer ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || skip "no freezer"
     cg=spawn-bats-kill-$$

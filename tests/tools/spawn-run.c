@@ -4,6 +4,7 @@
  *
  *   spawn-run -r ROOTFS [options] -- CMD [ARG...]      (usage: run without arguments)
  * -K (with -G) kills every process of the cgroup half a second after the start.
+ * -S (with -G) prints whether an OOM kill happened and a few cgroup stats after the exit.
  * Exit status: the process's (128+signal if killed); 125 with "spawn-run: MESSAGE [STATUS]"
  * on stderr when spawning failed (STATUS is the google.rpc code the agent would answer). */
 #include <errno.h>
@@ -42,7 +43,7 @@ static void usage(void)
         "DEST:TYPE:SRC:OPTS]\n"
         "  [-k MASKED] [-o READONLY] [-l RLIMIT_X=SOFT:HARD] [-C CAPS|none] [-A CAPS] [-P]\n"
         "  [-O OOMADJ] [-s KEY=VALUE] [-x C:H:S] [-y C:H:S] [-G CGPATH] [-L MEMBYTES] [-p PIDS]\n"
-        "  [-H] [-K] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
+        "  [-H] [-K] [-S] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
     exit(2);
 }
 
@@ -160,15 +161,15 @@ int main(int argc, char **argv)
     proc.capabilities = &caps;
     const char *ns_list = "pid,mount,uts,ipc";
     const char *cgpath = NULL, *pidfile = NULL;
-    bool defaults = true, hold = false, killall = false;
+    bool defaults = true, hold = false, killall = false, stats = false;
     pid_t exec_pid = 0;
     char **capnames = NULL;
     size_t n_capnames = 0;
     for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
         PUSH(capnames, n_capnames, xstrdup(default_caps[i]));
     int opt;
-    while ((opt = getopt(argc, argv, "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:K")) !=
-           -1) {
+    while ((opt = getopt(argc, argv,
+                         "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:KS")) != -1) {
         switch (opt) {
         case 'r':
             root.path = optarg;
@@ -301,6 +302,9 @@ int main(int argc, char **argv)
         case 'K':
             killall = true;
             break;
+        case 'S':
+            stats = true;
+            break;
         case 'w':
             pidfile = optarg;
             break;
@@ -359,6 +363,9 @@ int main(int argc, char **argv)
             fail(err);
         free(rel);
     }
+    int oom_fd = -1;
+    if (stats && cg && cgroup_oom_fd(cg, &oom_fd, &err) < 0)
+        fail(err);
     struct spawn_config cfg = {
         .spec = &spec,
         .process = &proc,
@@ -410,6 +417,20 @@ int main(int argc, char **argv)
     while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR)
         ;
     spawn_result_close(&r);
+    if (stats && cg) {
+        bool oom = false;
+        Grpc__CgroupStats *st = NULL;
+        if (cgroup_oom_check(cg, &oom, &err) < 0 || cgroup_stats(cg, &st, &err) < 0)
+            fail(err);
+        fprintf(stderr,
+                "spawn-run: oom=%d memory.limit=%llu memory.max_usage=%llu pids.limit=%llu "
+                "cpu.total=%llu\n",
+                oom, (unsigned long long)st->memory_stats->usage->limit,
+                (unsigned long long)st->memory_stats->usage->max_usage,
+                (unsigned long long)st->pids_stats->limit,
+                (unsigned long long)st->cpu_stats->cpu_usage->total_usage);
+        cgroup_stats_free(st);
+    }
     if (cg) {
         if (cgroup_destroy(cg, &err) < 0)
             fprintf(stderr, "spawn-run: %s\n", err->msg);

@@ -4,6 +4,8 @@
  * temporary directory. TAP output. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +327,61 @@ static Grpc__LinuxResources *resources(void)
     return &res;
 }
 
+static void test_stats_v2(struct cgroup *cg)
+{
+    put("v2/kata/c1/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
+                               "nr_periods 10\nnr_throttled 2\nthrottled_usec 30\n");
+    put("v2/kata/c1/memory.stat", "anon 100\nfile 200\nkernel 50\n");
+    put("v2/kata/c1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+    put("v2/kata/c1/memory.current", "4096\n");
+    put("v2/kata/c1/memory.max", "max\n");
+    put("v2/kata/c1/pids.current", "3\n");
+    put("v2/kata/c1/pids.max", "64\n");
+    put("v2/kata/c1/hugetlb.2MB.current", "2097152\n");
+    put("v2/kata/c1/hugetlb.2MB.events", "max 4\n");
+    Grpc__CgroupStats *s = NULL;
+    struct kerr *err = NULL;
+    if (!ok(cgroup_stats(cg, &s, &err) == 0 && s, "v2: stats"))
+        return;
+    Grpc__CpuUsage *u = s->cpu_stats->cpu_usage;
+    ok(u->total_usage == 1500000 && u->usage_in_usermode == 1000000 &&
+           u->usage_in_kernelmode == 500000,
+       "v2: cpu usage in ns");
+    Grpc__ThrottlingData *t = s->cpu_stats->throttling_data;
+    ok(t->periods == 10 && t->throttled_periods == 2 && t->throttled_time == 30000,
+       "v2: throttling");
+    Grpc__MemoryStats *m = s->memory_stats;
+    ok(m->cache == 200 && m->usage->usage == 4096 && m->usage->limit == 0 &&
+           m->usage->failcnt == 3 && m->use_hierarchy,
+       "v2: memory usage, cache, failcnt from events max");
+    ok(m->n_stats == 3 && strcmp(m->stats[1]->key, "file") == 0 && m->stats[1]->value == 200,
+       "v2: memory.stat map");
+    ok(s->pids_stats->current == 3 && s->pids_stats->limit == 64, "v2: pids");
+    ok(s->n_hugetlb_stats == 1 && strcmp(s->hugetlb_stats[0]->key, "2MB") == 0 &&
+           s->hugetlb_stats[0]->value->usage == 2097152 && s->hugetlb_stats[0]->value->failcnt == 4,
+       "v2: hugetlb per page size");
+    cgroup_stats_free(s);
+}
+
+static void test_oom_v2(struct cgroup *cg)
+{
+    int fd = -1;
+    bool oom = true;
+    struct kerr *err = NULL;
+    if (!ok(cgroup_oom_fd(cg, &fd, &err) == 0 && fd >= 0, "v2: OOM watch fd"))
+        return;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ok(poll(&p, 1, 0) == 0, "v2: OOM fd idle at first");
+    put("v2/kata/c1/memory.events", "low 1\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+    ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 && !oom,
+       "v2: a memory.events change without a new oom_kill is not an OOM");
+    put("v2/kata/c1/memory.events", "low 1\nhigh 0\nmax 3\noom 2\noom_kill 2\n");
+    ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 && oom,
+       "v2: a new oom_kill is reported");
+    ok(cgroup_oom_check(cg, &oom, &err) == 0 && !oom && poll(&p, 1, 0) == 0,
+       "v2: reported once, fd drained");
+}
+
 static void test_cgroup_v2(void)
 {
     static const char *const leaf_files[] = {
@@ -389,6 +446,11 @@ static void test_cgroup_v2(void)
     Grpc__LinuxResources bad2 = {.n_hugepagelimits = 1, .hugepagelimits = ev};
     ok(cgroup_update(cg, &bad2, &err) < 0 && err, "v2: bad hugepage size refused");
     error_freep(&err);
+    put("v2/kata/c1/cgroup.kill", "");
+    ok(cgroup_kill_all(cg, SIGKILL, &err) == 0 && file_is("v2/kata/c1/cgroup.kill", "1"),
+       "v2: SIGKILL to all goes through cgroup.kill");
+    test_stats_v2(cg);
+    test_oom_v2(cg);
     put("v2/kata/c1/memory.low", "");
     Grpc__LinuxMemory m3 = {.swap = 10};
     Grpc__LinuxResources bad3 = {.memory = &m3};
