@@ -151,19 +151,19 @@ int agent_tty_resize(struct ttrpc_client *c, const char *cid, const char *eid, u
 
 int agent_exit_code_for(const struct kerr *err)
 {
-    if (!err)
+    if (!err || !err->msg)
         return 125;
-    if (err->errnum == ENOENT)
+    /* Exec failures are reported as text, as runc and Kata's agent word them:
+     * `exec: "cmd": executable file not found in $PATH`, `...: permission denied`. */
+    const char *ex = strstr(err->msg, "exec: ");
+    if (!ex)
+        ex = strstr(err->msg, "exec ");
+    if (!ex)
+        return 125;
+    if (strcasestr(ex, "not found") || strcasestr(ex, "no such file or directory"))
         return 127;
-    if (err->errnum == EACCES || err->errnum == ENOEXEC || err->errnum == EPERM)
-        return 126;
-    const char *m = err->msg ? err->msg : "";
-    /* The agent reports exec failures as text (errno names or strerror wording). */
-    if (strcasestr(m, "no such file or directory") || strcasestr(m, "not found") ||
-        strstr(m, "ENOENT"))
-        return 127;
-    if (strcasestr(m, "permission denied") || strcasestr(m, "exec format error") ||
-        strcasestr(m, "not executable") || strstr(m, "EACCES") || strstr(m, "ENOEXEC"))
+    if (strcasestr(ex, "permission denied") || strcasestr(ex, "exec format error") ||
+        strcasestr(ex, "is a directory") || strcasestr(ex, "not executable"))
         return 126;
     return 125;
 }

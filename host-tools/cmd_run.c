@@ -207,6 +207,13 @@ static int run_owner(const struct run_opts *o, int notify_fd)
     }
     if (o->verbose)
         sandbox_print_stages(&rs.sb, started);
+    unsigned rows, cols;
+    if (o->proc.tty && (terminal_size(0, &rows, &cols) || terminal_size(1, &rows, &cols))) {
+        /* Also resize after start, for agents that ignore Process.ConsoleSize. */
+        struct kerr *e = NULL;
+        agent_tty_resize(rs.sb.client, rs.sb.container_id, rs.sb.container_id, rows, cols, &e);
+        error_free(e);
+    }
 
     int out_fd = 1, err_fd = 2, in_fd = 0;
     cleanup_close int log_fd = -1;

@@ -1,5 +1,6 @@
 /* kata-host: boots the Kata guest under QEMU (or cloud-hypervisor) and runs commands in it,
  * like `docker run`. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    /* A closed stdout (`kata-host run ... | head`) must not kill us mid-teardown. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_KATA_HOST;
