@@ -28,13 +28,13 @@ static inline size_t pbrt_test_value_size(ProtobufCType t)
     }
 }
 
-static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
-                               size_t why_len);
+static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
+                                      char *why, size_t why_len);
 
 /* Floats are equal when numerically equal (so -0.0 == 0.0, which proto3 does not preserve)
  * or when both are NaN with the same bits. */
-static inline int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const void *x, const void *y,
-                                 char *why, size_t why_len)
+static inline int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const void *x,
+                                        const void *y, char *why, size_t why_len)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {
@@ -71,8 +71,8 @@ static inline int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const
     }
 }
 
-static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, char *why,
-                               size_t why_len)
+static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
+                                      char *why, size_t why_len)
 {
     const ProtobufCMessageDescriptor *d = a->descriptor;
 
@@ -133,4 +133,57 @@ static inline long pbrt_test_unhex(const char *s, uint8_t *out, size_t cap)
         s += 2;
     }
     return (long)n;
+}
+
+/* libprotobuf-c accepts a bool field sent with a non-varint wire type (reading whatever bytes
+ * follow as the flag); pbrt rejects it like any other wire type mismatch. This walker tells the
+ * cross-check which inputs contain such a field, anywhere in the nesting. */
+static inline int pbrt_test_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+static inline int pbrt_test_has_odd_bool(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                                         size_t len, int depth)
+{
+    const uint8_t *end = p + len;
+    while (p < end && depth < 100) {
+        uint64_t tag, v;
+        if (pbrt_test_read_varint(&p, end, &tag) < 0)
+            return 0;
+        unsigned wt = tag & 7;
+        const ProtobufCFieldDescriptor *f = NULL;
+        for (unsigned i = 0; i < d->n_fields; i++)
+            if (d->fields[i].id == tag >> 3)
+                f = &d->fields[i];
+        if (f && f->type == PROTOBUF_C_TYPE_BOOL && wt != 0 &&
+            !(wt == 2 && f->label == PROTOBUF_C_LABEL_REPEATED))
+            return 1;
+        if (wt == 0) {
+            if (pbrt_test_read_varint(&p, end, &v) < 0)
+                return 0;
+        } else if (wt == 1 || wt == 5) {
+            size_t w = wt == 1 ? 8 : 4;
+            if ((size_t)(end - p) < w)
+                return 0;
+            p += w;
+        } else if (wt == 2) {
+            if (pbrt_test_read_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
+                return 0;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                pbrt_test_has_odd_bool(f->descriptor, p, (size_t)v, depth + 1))
+                return 1;
+            p += v;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
 }
