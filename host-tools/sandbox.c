@@ -131,6 +131,12 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     } else {
         sb->serial_socket = xasprintf("%s/agent.sock", sb->run_dir);
         c->serial_socket = sb->serial_socket;
+        /* vhost-vsock when the host has it (the agent also serves the serial port). */
+        if (dial_have_vhost_vsock()) {
+            int r = dial_find_guest_cid(&c->vsock_cid, err);
+            if (r < 0)
+                return r;
+        }
     }
     return 0;
 }
@@ -359,6 +365,31 @@ static int connect_hvsock(struct sandbox *sb, int timeout_ms, struct kerr **err)
     }
 }
 
+static int connect_vsock(struct sandbox *sb, int timeout_ms, struct kerr **err)
+{
+    int64_t deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        struct kerr *e = NULL;
+        int fd = dial_vsock(sb->vmc.vsock_cid, KATA_AGENT_VSOCK_PORT, &e);
+        if (fd >= 0) {
+            error_free(e);
+            sb->hello_at = loop_now_ns();
+            atomic_store(&chan_fd_for_exit, fd);
+            return fd;
+        }
+        if (!vm_running(&sb->vm) || loop_now_ns() > deadline) {
+            int r = vm_running(&sb->vm)
+                        ? make_error(err, ETIMEDOUT, "the agent did not answer on vsock %u:%u: %s",
+                                     sb->vmc.vsock_cid, KATA_AGENT_VSOCK_PORT, e ? e->msg : "")
+                        : make_error(err, ECONNRESET, "the VM exited during boot");
+            error_free(e);
+            return r;
+        }
+        error_free(e);
+        usleep(10000);
+    }
+}
+
 static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
 {
     char **argv = vm_argv(&sb->vmc, err);
@@ -375,6 +406,8 @@ static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
     sb->vm_started = true;
     if (sb->vmc.hypervisor == HV_CLH)
         return connect_hvsock(sb, timeout_ms, err);
+    if (sb->vmc.vsock_cid > 0)
+        return connect_vsock(sb, timeout_ms, err);
     return connect_serial(sb, timeout_ms, err);
 }
 
