@@ -224,6 +224,54 @@ static void container_teardown(struct container *c)
     c->n_storages = 0;
 }
 
+/* Storages, bundle, rootfs bind, cgroup and the held init: everything CreateContainer sets
+ * up. On failure the caller tears down whatever was done (container_teardown is idempotent). */
+static int container_setup(struct container *c, Grpc__CreateContainerRequest *req, struct kerr **err)
+{
+    struct sandbox *sb = c->sb;
+    const Grpc__Spec *spec = req->oci;
+    int r = sandbox_add_storages(sb, req->storages, req->n_storages, &c->storages, &c->n_storages, err);
+    if (r < 0)
+        return r;
+    r = mkdir_p(c->rootfs, 0755);
+    if (r < 0)
+        return make_error(err, -r, "create bundle %s", c->rootfs);
+    if (mount(spec->root->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return make_status(err, errno == ENOENT ? RPC_INVALID_ARGUMENT : RPC_INTERNAL, errno,
+                           "bind rootfs %s to %s: %s", spec->root->path, c->rootfs, strerror(errno));
+    c->rootfs_mounted = true;
+
+    cleanup_free char *cgpath = NULL;
+    r = cgroup_path_from_spec(spec->linux ? spec->linux->cgroupspath : "", c->id, &cgpath, err);
+    if (r < 0)
+        return r;
+    r = cgroup_create(NULL, cgpath, spec->linux ? spec->linux->resources : NULL, &c->cg, err);
+    if (r < 0)
+        return error_wrap(err, r, "cgroup %s", cgpath);
+
+    struct spec_view *view = spec_view_new(sb, spec, c->rootfs, req->sandbox_pidns);
+    c->view = view;
+    struct spawn_config cfg = {
+        .spec = &view->spec,
+        .process = view->spec.process,
+        .container_id = c->id,
+        .cgroup = c->cg,
+        .hold = true,
+    };
+    struct spawn_result res;
+    r = spawn_process(&cfg, &res, err);
+    if (r < 0)
+        return r;
+    c->init_pid = res.pid;
+    c->release_fd = res.release_fd;
+    c->state = CONTAINER_CREATED;
+    proc_new(c, req->exec_id[0] ? req->exec_id : c->id, &res, true);
+    /* The first container with a pid namespace of its own holds the sandbox's. */
+    if (sb->pidns_pid <= 0 && spec_has_new_pidns(&view->spec))
+        sb->pidns_pid = res.pid;
+    return 0;
+}
+
 void container_create(struct sandbox *sb, struct ttrpc_call *call)
 {
     Grpc__CreateContainerRequest *req = (Grpc__CreateContainerRequest *)call->request;
@@ -254,68 +302,20 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
     c->release_fd = -1;
     c->bundle = xasprintf(AGENT_CONTAINER_BASE "/%s", cid);
     c->rootfs = xasprintf("%s/rootfs", c->bundle);
-
-    int r = sandbox_add_storages(sb, req->storages, req->n_storages, &c->storages, &c->n_storages, &err);
-    if (r < 0)
-        goto fail;
-    r = mkdir_p(c->rootfs, 0755);
-    if (r < 0) {
-        make_error(&err, -r, "create bundle %s", c->rootfs);
-        goto fail;
+    if (container_setup(c, req, &err) < 0) {
+        log_warn("container", "create container %s: %s", cid, err->msg);
+        ttrpc_reply_kerr(call, err);
+        container_teardown(c);
+        container_free(c);
+        return;
     }
-    if (mount(req->oci->root->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-        make_status(&err, errno == ENOENT ? RPC_INVALID_ARGUMENT : RPC_INTERNAL, errno,
-                    "bind rootfs %s to %s: %s", req->oci->root->path, c->rootfs, strerror(errno));
-        goto fail;
-    }
-    c->rootfs_mounted = true;
-
-    const Grpc__Spec *spec = req->oci;
-    cleanup_free char *cgpath = NULL;
-    r = cgroup_path_from_spec(spec->linux ? spec->linux->cgroupspath : "", cid, &cgpath, &err);
-    if (r < 0)
-        goto fail;
-    r = cgroup_create(NULL, cgpath, spec->linux ? spec->linux->resources : NULL, &c->cg, &err);
-    if (r < 0) {
-        error_wrap(&err, r, "cgroup %s", cgpath);
-        goto fail;
-    }
-
-    bool new_pidns = spec_has_new_pidns(spec) || (!req->sandbox_pidns && sb->pidns_pid <= 0);
-    struct spec_view *view = spec_view_new(sb, spec, c->rootfs, req->sandbox_pidns);
-    c->view = view;
-    struct spawn_config cfg = {
-        .spec = &view->spec,
-        .process = view->spec.process,
-        .container_id = cid,
-        .cgroup = c->cg,
-        .hold = true,
-    };
-    struct spawn_result res;
-    r = spawn_process(&cfg, &res, &err);
-    if (r < 0)
-        goto fail;
-
-    c->init_pid = res.pid;
-    c->release_fd = res.release_fd;
-    c->state = CONTAINER_CREATED;
-    proc_new(c, req->exec_id[0] ? req->exec_id : cid, &res, true);
-    if (new_pidns && sb->pidns_pid <= 0 && spec_has_new_pidns(&view->spec))
-        sb->pidns_pid = res.pid;
     /* Keep the spec: execs inherit from it. The request no longer owns it. */
     c->spec = req->oci;
     req->oci = NULL;
     c->next = sb->containers;
     sb->containers = c;
-    log_info("container", "created container %s, init pid %d", cid, (int)res.pid);
+    log_info("container", "created container %s, init pid %d", cid, (int)c->init_pid);
     ttrpc_reply(call, NULL);
-    return;
-
-fail:
-    log_warn("container", "create container %s: %s", cid, err ? err->msg : "failed");
-    ttrpc_reply_kerr(call, err);
-    container_teardown(c);
-    container_free(c);
 }
 
 void container_start(struct sandbox *sb, struct ttrpc_call *call)
