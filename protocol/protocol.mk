@@ -93,3 +93,17 @@ $(BUILD)/go/bin/ttrpccheck: tests/go/src/ttrpccheck/main.go
 
 test-deps: $(BUILD)/asan/tests/test-ttrpc $(BUILD)/asan/tools/ttrpc-testsrv \
            $(BUILD)/asan/tools/ttrpc-testcli $(BUILD)/go/bin/ttrpccheck
+
+# Optional: a libFuzzer target, built when clang is installed (not a project dependency);
+# tests/unit/pbrt-fuzz.sh runs a bounded session or reports a skip.
+PBRT_CLANG := $(shell command -v clang 2>/dev/null)
+.PHONY: fuzz-pbrt
+fuzz-pbrt: $(BUILD)/fuzz/fuzz-pbrt
+$(BUILD)/fuzz/fuzz-pbrt: tests/unit/fuzz-pbrt.c tests/unit/pbrt-samples.c $(PBRT_SRCS) $(PBRT_TEST_GEN) \
+	$(if $(PBRT_SAMPLE_DEFS),$(GEN_SRCS)) | $(SYSINC)/.stamp
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS_ALL) -I$(GEN_TEST) $(PBRT_SAMPLE_DEFS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(filter %.c,$^) -lm -o $@
+ifneq ($(PBRT_CLANG),)
+test-deps: $(BUILD)/fuzz/fuzz-pbrt
+endif
