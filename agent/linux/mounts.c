@@ -247,6 +247,11 @@ int mount_one(int root_fd, const Grpc__Mount *m, struct cgroup *cg, bool *ret_de
         type = NULL;
     }
     bool file = false;
+    if (o.bind && str_empty(m->source)) {
+        mount_opts_free(&o);
+        return make_status(err, RPC_INVALID_ARGUMENT, 0, "bind mount on %s has no source",
+                           m->destination);
+    }
     if (o.bind) {
         struct stat st;
         if (stat(m->source, &st) < 0) {
@@ -271,7 +276,8 @@ int mount_one(int root_fd, const Grpc__Mount *m, struct cgroup *cg, bool *ret_de
                         m->destination, err);
         if (r == 0 && (o.flags & ~MS_REMOUNT))
             r = remount(root_fd, m->destination, MS_BIND | MS_REMOUNT | o.flags, err);
-    } else if (type && strcmp(type, "cgroup") == 0 && (cg == NULL || !cgroup_is_v2(cg))) {
+    } else if (type && strcmp(type, "cgroup") == 0 &&
+               !(cg ? cgroup_is_v2(cg) : access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)) {
         r = mount_cgroup_v1(root_fd, m, o.flags, cg, err);
     } else {
         if (type && (strcmp(type, "cgroup") == 0))

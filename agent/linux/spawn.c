@@ -342,6 +342,17 @@ static int validate(const struct spawn_config *cfg, struct kerr **err)
         return make_status(err, RPC_INVALID_ARGUMENT, 0, "exec needs the init pid");
     if (cfg->exec && cfg->hold)
         return make_status(err, RPC_INVALID_ARGUMENT, 0, "an exec'd process cannot be held");
+    if (!cfg->exec) {
+        const Grpc__Linux *lx = cfg->spec->linux;
+        bool userns = false;
+        for (size_t i = 0; lx && i < lx->n_namespaces; i++)
+            if (lx->namespaces[i]->type && strcmp(lx->namespaces[i]->type, "user") == 0 &&
+                str_empty(lx->namespaces[i]->path))
+                userns = true;
+        if (userns && (lx->n_uidmappings == 0 || lx->n_gidmappings == 0))
+            return make_status(err, RPC_INVALID_ARGUMENT, 0,
+                               "a new user namespace needs uid and gid mappings");
+    }
     return 0;
 }
 

@@ -221,6 +221,24 @@ ctr() {
     assert_output 'spawn-run: exec: "/etc/passwd": permission denied [7]'
 }
 
+@test "invalid specs are clear errors, nothing is left running" {
+    run ctr -n pid,mount,user -- true
+    assert_equal "$status" 125
+    assert_output "spawn-run: a new user namespace needs uid and gid mappings [3]"
+    run ctr -n pid,mount,bogus -- true
+    assert_equal "$status" 125
+    assert_output "spawn-run: unsupported namespace type 'bogus' [3]"
+    run ctr -m /x:bind:/nonexistent-src: -- true
+    assert_equal "$status" 125
+    assert_output --partial "bind mount source /nonexistent-src: No such file or directory"
+    run ctr -n pid,uts,ipc -- true
+    assert_equal "$status" 125
+    assert_output --partial "needs a new mount namespace"
+    run ctr -m /proc:proc:proc:nosuid -m /dev/x:devpts:devpts:bogusopt=1 -- true
+    assert_equal "$status" 125
+    assert_output --partial "mount devpts (devpts) on /dev/x: Invalid argument"
+}
+
 @test "held process runs only after release" {
     run ctr -H -- echo released
     assert_success
