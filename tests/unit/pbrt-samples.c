@@ -8,6 +8,7 @@
 #include "pbrt-test2.pb-c.h"
 #ifdef PBRT_HAVE_AGENT_PROTO
 #include "agent.pb-c.h"
+#include "ttrpc.pb-c.h"
 #endif
 
 /* Everything lives in one static arena: the samples are built once and never freed. */
@@ -536,6 +537,35 @@ static Grpc__CreateContainerRequest *create_container(void)
 }
 #endif
 
+#ifdef PBRT_HAVE_AGENT_PROTO
+static Ttrpc__Request *ttrpc_request(void)
+{
+    Ttrpc__Request *r = new_msg(&ttrpc__request__descriptor);
+    r->service = "grpc.AgentService";
+    r->method = "CreateContainer";
+    r->payload = bin(all_bytes_data, sizeof all_bytes_data);
+    r->timeout_nano = 30000000000LL;
+    Ttrpc__KeyValue *kv = new_msg(&ttrpc__key_value__descriptor);
+    kv->key = "containerd-namespace";
+    kv->value = "k8s.io";
+    SET_ARRAY(r, metadata, kv, new_msg(&ttrpc__key_value__descriptor));
+    return r;
+}
+
+static Ttrpc__Response *ttrpc_response(void)
+{
+    Ttrpc__Response *r = new_msg(&ttrpc__response__descriptor);
+    r->status = new_msg(&google__rpc__status__descriptor);
+    r->status->code = 5;
+    r->status->message = "container 0f3c not found";
+    Google__Protobuf__Any *any = new_msg(&google__protobuf__any__descriptor);
+    any->type_url = "type.googleapis.com/google.rpc.DebugInfo";
+    any->value = bin("\x0a\x01x", 3);
+    SET_ARRAY(r->status, details, any);
+    return r;
+}
+#endif
+
 static struct pbrt_sample samples[40];
 static size_t n_samples;
 
@@ -573,6 +603,9 @@ size_t pbrt_samples(const struct pbrt_sample **ret)
         add("all2_choice_bytes_empty", all2_choice(2));
 #ifdef PBRT_HAVE_AGENT_PROTO
         add("agent_create_container", create_container());
+        add("ttrpc_request", ttrpc_request());
+        add("ttrpc_response_error", ttrpc_response());
+        add("ttrpc_response_ok", new_msg(&ttrpc__response__descriptor));
 #endif
     }
     *ret = samples;
