@@ -23,12 +23,13 @@ agent_setup_file() {
 
 # Starts the agent; its pid goes to $WORK/agent.pid.
 agent_start() {
-    rm -f "$AGENT_SOCK"
+    rm -f "$AGENT_SOCK" "$WORK/agent.rc" "$WORK/agent.pid"
+    # A small supervisor records the agent's pid and, once it exits, its exit status.
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
-        setsid unshare -m --propagation private "$AGENT_BIN" >/dev/null 2>>"$AGENT_LOG" </dev/null &
-    echo $! >"$WORK/agent.pid"
+        setsid sh -c 'unshare -m --propagation private "$1" & echo $! >"$2/agent.pid"; wait $!; echo $? >"$2/agent.rc"' \
+        sh "$AGENT_BIN" "$WORK" >/dev/null 2>>"$AGENT_LOG" </dev/null &
     for _ in $(seq 100); do
-        [ -S "$AGENT_SOCK" ] && return 0
+        [ -S "$AGENT_SOCK" ] && [ -s "$WORK/agent.pid" ] && return 0
         sleep 0.05
     done
     echo "agent did not come up" >&2
@@ -77,6 +78,16 @@ agent_teardown() {
 
 actl() {
     timeout -k 2 30 "$AGENTCTL_BIN" -a "unix://$AGENT_SOCK" "$@"
+}
+
+# Waits until the agent exited; prints its exit status.
+agent_wait_exit() {
+    for _ in $(seq 200); do
+        [ -s "$WORK/agent.rc" ] && { cat "$WORK/agent.rc"; return 0; }
+        sleep 0.05
+    done
+    echo "agent still running" >&2
+    return 1
 }
 
 # Waits until a file has content (or times out).

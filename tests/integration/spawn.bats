@@ -330,3 +330,14 @@ ctr() {
     assert_equal "$status" 137
     assert_output --partial "killed 3 processes"
 }
+
+@test "cgroup v2 (the host's controller-less unified tree): enter, kill all, remove" {
+    [ -f /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no cgroup2 hierarchy at /sys/fs/cgroup/unified"
+    cg=spawn-bats-v2-$$
+    run ctr -Z /sys/fs/cgroup/unified -G "/$cg/c1" -K -- sh -c "grep '^0::' /proc/self/cgroup; sleep 100 & sleep 100 & wait"
+    rmdir /sys/fs/cgroup/unified/"$cg" 2>/dev/null || true
+    assert_equal "$status" 137
+    assert_line --index 0 "0::/$cg/c1"
+    assert_output --partial "killed 3 processes"
+    [ ! -d "/sys/fs/cgroup/unified/$cg/c1" ]
+}
