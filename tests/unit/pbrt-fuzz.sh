@@ -16,7 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/corpus"
 i=0
 "$samples" pack | while read -r name hex; do
-    printf "$(printf '\\x%02x' $i)$(sed 's/../\\x&/g' <<<"$hex")" >"$tmp/corpus/$name"
+    # The first byte picks the message type (sample order), the rest is the packed sample.
+    printf '%b' "$(printf '\\x%02x' "$i")$(sed 's/../\\x&/g' <<<"$hex")" >"$tmp/corpus/$name"
     i=$((i + 1))
 done
 if "$fuzzer" -max_total_time="$seconds" -seed=1 -rss_limit_mb=2048 -max_len=4096 \
