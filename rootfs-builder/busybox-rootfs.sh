@@ -41,6 +41,7 @@ if ! "$busybox" --list-full >/dev/null 2>&1; then
     exit 1
 fi
 
+busybox=$(readlink -f -- "$busybox")
 mkdir -p "$dir"
 cd "$dir"
 install -d -m 0755 bin sbin usr/bin usr/sbin etc proc sys dev run root home home/user var
