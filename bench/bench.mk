@@ -10,3 +10,9 @@ BENCH_TARGETS += bench-kernel
 .PHONY: bench-kernel
 bench-kernel: kernel
 	@bench/kernel-boot.sh
+
+# kata-agent on the host: size, idle RSS, 100 containers against crun (bench/agent.sh).
+BENCH_TARGETS += bench-agent
+.PHONY: bench-agent
+bench-agent: build/bin/kata-agent build/bin/agentctl
+	@bench/agent.sh
