@@ -5,7 +5,11 @@ load agent_helper
 
 setup_file() { agent_setup_file; }
 teardown_file() { agent_teardown_file; }
-setup() { agent_setup; }
+# After DestroySandbox the agent is gone: later tests get a fresh one.
+setup() {
+    if [ "$(id -u)" = 0 ] && [ -x "$AGENT_BIN" ] && [ ! -S "$AGENT_SOCK" ]; then agent_start; fi
+    agent_setup
+}
 teardown() { agent_teardown; }
 
 in_agent_ns() {
@@ -77,7 +81,6 @@ init_pid_of() { # the container init: the agent's child running CMD
 }
 
 @test "SIGTERM kills the containers and the agent exits 0" {
-    agent_start
     actl create-container --id t --rootfs "$ROOTFS" -- /bin/payload pause
     actl start-container --id t
     local p
