@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         log_msg(LOG_CRITICAL, "agent", "signalfd/epoll: %m");
         return 1;
     }
-    loop_add_fd(a.loop, a.sigfd, EPOLLIN, on_signal, &a);
+    struct loop_source *sigsrc = loop_add_fd(a.loop, a.sigfd, EPOLLIN, on_signal, &a);
     a.server = ttrpc_server_new(a.loop);
     sandbox_init(&a.sandbox, a.loop, &config);
     a.sandbox.on_destroyed = on_destroyed;
@@ -141,6 +141,7 @@ int main(int argc, char **argv)
     transport_stop(a.transport);
     sandbox_shutdown(&a.sandbox);
     ttrpc_server_free(a.server);
+    loop_remove_fd(sigsrc);
     loop_free(a.loop);
     close(a.sigfd);
     free(a.sandbox.id);

@@ -275,17 +275,16 @@ static const struct {
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)
 {
     const ProtobufCServiceDescriptor *svc = &grpc__agent_service__descriptor;
-    /* lives as long as the server */
-    static ttrpc_method_fn *handlers;
-    handlers = xcalloc(svc->n_methods, sizeof(*handlers));
+    ttrpc_method_fn *handlers = xcalloc(svc->n_methods, sizeof(*handlers)); /* copied */
     for (size_t i = 0; i < svc->n_methods; i++)
         for (size_t k = 0; k < sizeof(agent_methods) / sizeof(agent_methods[0]); k++)
             if (strcmp(svc->methods[i].name, agent_methods[k].name) == 0)
                 handlers[i] = agent_methods[k].fn;
     ttrpc_server_register(srv, svc, handlers, sb);
+    free(handlers);
 
     const ProtobufCServiceDescriptor *health = &grpc__health__descriptor;
-    static ttrpc_method_fn hh[2];
+    ttrpc_method_fn hh[2] = {NULL, NULL};
     for (size_t i = 0; i < health->n_methods && i < 2; i++)
         hh[i] = strcmp(health->methods[i].name, "Check") == 0 ? health_check : health_version;
     ttrpc_server_register(srv, health, hh, sb);

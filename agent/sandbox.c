@@ -396,9 +396,14 @@ void sandbox_shutdown(struct sandbox *sb)
     }
     while (sb->containers)
         container_destroy(sb->containers);
-    for (struct storage_ref *r = sb->storages; r; r = r->next)
+    while (sb->storages) {
+        struct storage_ref *r = sb->storages;
+        sb->storages = r->next;
         if (r->mounted)
             (void)umount2(r->mount_point, MNT_DETACH);
+        free(r->mount_point);
+        free(r);
+    }
     if (sb->shared_ns)
         shared_ns_remove();
 }

@@ -25,7 +25,7 @@ agent_setup_file() {
 agent_start() {
     rm -f "$AGENT_SOCK" "$WORK/agent.rc" "$WORK/agent.pid"
     # A small supervisor records the agent's pid and, once it exits, its exit status.
-    ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
         setsid sh -c 'unshare -m --propagation private "$1" & echo $! >"$2/agent.pid"; wait $!; echo $? >"$2/agent.rc"' \
         sh "$AGENT_BIN" "$WORK" >/dev/null 2>>"$AGENT_LOG" </dev/null &
     for _ in $(seq 100); do
