@@ -33,3 +33,10 @@ build/tests-bin/payload: tests/tools/payload.c
 agent: build/bin/kata-agent build/asan/bin/kata-agent
 agent-test-deps: build/asan/bin/kata-agent build/asan/bin/agentctl build/bin/agentctl build/tests-bin/payload
 test-deps: agent-test-deps
+
+# Lifecycle through containerd's Go ttrpc client (GOPATH mode, offline, Debian packages).
+build/go/bin/agentcheck: tests/go/src/agentcheck/main.go
+	@mkdir -p $(@D) build/go/cache
+	cd tests/go/src/agentcheck && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:/usr/share/gocode \
+	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .
+agent-test-deps: build/go/bin/agentcheck

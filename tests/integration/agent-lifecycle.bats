@@ -214,3 +214,14 @@ teardown() { agent_teardown; }
     assert_success
     assert_output --regexp '^version=[0-9].* init_daemon=0'
 }
+
+@test "containerd's Go ttrpc client runs a lifecycle against the agent (tests/go agentcheck)" {
+    local check=$KATA_BUILD/go/bin/agentcheck
+    [ -x "$check" ] || skip "agentcheck not built (make test-deps)"
+    run timeout 60 "$check" "$AGENT_SOCK" "$ROOTFS"
+    assert_success
+    assert_line --index 0 1..9
+    refute_output --partial 'not ok'
+    run grep -c '^ok' <<<"$output"
+    assert_output 9
+}
