@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +180,12 @@ static int serial_open(struct transport *t, const char *path, struct kerr **err)
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return make_error(err, errno, "open %s: %s", path, strerror(errno));
+    /* A console-like port (hvc, or a pty in tests) must pass bytes untouched. */
+    struct termios tio;
+    if (isatty(fd) && tcgetattr(fd, &tio) == 0) {
+        cfmakeraw(&tio);
+        (void)tcsetattr(fd, TCSANOW, &tio);
+    }
     t->serial_fd = fd;
     t->serial_path = xstrdup(path);
     serial_schedule(t);
