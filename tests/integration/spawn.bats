@@ -325,19 +325,32 @@ ctr() {
 @test "cgroup: kill every process (freeze, kill, thaw)" {
     [ -d /sys/fs/cgroup/freezer ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || skip "no freezer"
     cg=spawn-bats-kill-$$
-    run ctr -G "/$cg" -K -- sh -c 'sleep 100 & sleep 100 & wait'
+    run ctr -G "/$cg" -K 9 -- sh -c 'sleep 100 & sleep 100 & wait'
     rmdir /sys/fs/cgroup/*/"$cg" 2>/dev/null || true
     assert_equal "$status" 137
-    assert_output --partial "killed 3 processes"
+    assert_output --partial "signalled 3 processes"
 }
 
 @test "cgroup v2 (the host's controller-less unified tree): enter, kill all, remove" {
     [ -f /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no cgroup2 hierarchy at /sys/fs/cgroup/unified"
     cg=spawn-bats-v2-$$
-    run ctr -Z /sys/fs/cgroup/unified -G "/$cg/c1" -K -- sh -c "grep '^0::' /proc/self/cgroup; sleep 100 & sleep 100 & wait"
+    run ctr -Z /sys/fs/cgroup/unified -G "/$cg/c1" -K 9 -- sh -c "grep '^0::' /proc/self/cgroup; sleep 100 & sleep 100 & wait"
     rmdir /sys/fs/cgroup/unified/"$cg" 2>/dev/null || true
     assert_equal "$status" 137
-    assert_line --index 0 "0::/$cg/c1"
-    assert_output --partial "killed 3 processes"
+    assert_line "0::/$cg/c1"
+    assert_output --partial "signalled 3 processes"
     [ ! -d "/sys/fs/cgroup/unified/$cg/c1" ]
+}
+
+@test "cgroup v1 and v2: a signal other than SIGKILL goes through freeze, kill, thaw" {
+    for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+        [ -d "$root/freezer" ] || [ -f "$root/cgroup.controllers" ] || continue
+        cg=spawn-bats-term-$$
+        # The shell is its pid namespace's init and ignores SIGTERM: it must survive, thawed.
+        run timeout 20 unshare -m --propagation private "$SPAWN_RUN" -r "$ROOTFS" -Z "$root" -G "/$cg" -K 15 -- sh -c 'sleep 100 & sleep 100 & wait; echo survived'
+        rmdir "$root"/*/"$cg" "$root/$cg" 2>/dev/null || true
+        assert_success
+        assert_output --partial "signalled 3 processes"
+        assert_line "survived"
+    done
 }

@@ -3,7 +3,8 @@
  * tests/integration/spawn.bats drives it as root with a busybox rootfs.
  *
  *   spawn-run -r ROOTFS [options] -- CMD [ARG...]      (usage: run without arguments)
- * -K (with -G) kills every process of the cgroup half a second after the start.
+ * -K SIG (with -G) signals every process of the cgroup half a second after the start.
+ * -Z ROOT: the cgroup tree to use instead of /sys/fs/cgroup.
  * -S (with -G) prints whether an OOM kill happened and a few cgroup stats after the exit.
  * Exit status: the process's (128+signal if killed); 125 with "spawn-run: MESSAGE [STATUS]"
  * on stderr when spawning failed (STATUS is the google.rpc code the agent would answer). */
@@ -43,7 +44,7 @@ static void usage(void)
         "DEST:TYPE:SRC:OPTS]\n"
         "  [-k MASKED] [-o READONLY] [-l RLIMIT_X=SOFT:HARD] [-C CAPS|none] [-A CAPS] [-P]\n"
         "  [-O OOMADJ] [-s KEY=VALUE] [-x C:H:S] [-y C:H:S] [-G CGPATH] [-L MEMBYTES] [-p PIDS]\n"
-        "  [-H] [-K] [-S] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
+        "  [-Z CGROOT] [-H] [-K SIGNAL] [-S] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
     exit(2);
 }
 
@@ -160,8 +161,9 @@ int main(int argc, char **argv)
     proc.user = &user;
     proc.capabilities = &caps;
     const char *ns_list = "pid,mount,uts,ipc";
-    const char *cgpath = NULL, *pidfile = NULL;
-    bool defaults = true, hold = false, killall = false, stats = false;
+    const char *cgpath = NULL, *cgroot = NULL, *pidfile = NULL;
+    bool defaults = true, hold = false, stats = false;
+    int killall = 0;
     pid_t exec_pid = 0;
     char **capnames = NULL;
     size_t n_capnames = 0;
@@ -169,7 +171,7 @@ int main(int argc, char **argv)
         PUSH(capnames, n_capnames, xstrdup(default_caps[i]));
     int opt;
     while ((opt = getopt(argc, argv,
-                         "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:KS")) != -1) {
+                         "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:K:SZ:")) != -1) {
         switch (opt) {
         case 'r':
             root.path = optarg;
@@ -300,10 +302,13 @@ int main(int argc, char **argv)
             exec_pid = atoi(optarg);
             break;
         case 'K':
-            killall = true;
+            killall = atoi(optarg);
             break;
         case 'S':
             stats = true;
+            break;
+        case 'Z':
+            cgroot = optarg;
             break;
         case 'w':
             pidfile = optarg;
@@ -359,7 +364,7 @@ int main(int argc, char **argv)
     if (cgpath) {
         char *rel = NULL;
         if (cgroup_path_from_spec(cgpath, "spawn-run", &rel, &err) < 0 ||
-            cgroup_create(NULL, rel, &res, &cg, &err) < 0)
+            cgroup_create(cgroot, rel, &res, &cg, &err) < 0)
             fail(err);
         free(rel);
     }
@@ -407,9 +412,9 @@ int main(int argc, char **argv)
         usleep(500 * 1000);
         pid_t *pids = NULL;
         size_t n = 0;
-        if (cgroup_pids(cg, &pids, &n, &err) < 0 || cgroup_kill_all(cg, SIGKILL, &err) < 0)
+        if (cgroup_pids(cg, &pids, &n, &err) < 0 || cgroup_kill_all(cg, killall, &err) < 0)
             fail(err);
-        fprintf(stderr, "spawn-run: killed %zu processes\n", n);
+        fprintf(stderr, "spawn-run: signalled %zu processes\n", n);
         free(pids);
     }
     forward(&r);
