@@ -277,6 +277,8 @@ int main(int argc, char **argv)
     if (init_config_parse(cmdline, &cfg, &err) < 0)
         bail(st.pid1, err->msg);
     console_set_debug(cfg.debug);
+    if (st.pid1)
+        init_debug("/proc, /sys and /dev are mounted");
     init_debug("pid %d, cgroup %s, agent %s", (int)getpid(), cfg.cgroup_v1 ? "v1" : "v2",
                cfg.agent_argv[0]);
 

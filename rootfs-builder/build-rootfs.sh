@@ -38,7 +38,7 @@ rm -rf "$out"
 mkdir -p "$out"
 "$here/busybox-rootfs.sh" -b "$busybox" "$out"
 # The guest itself has no login user: drop what the container template adds for tests.
-rm -rf "$out/home"
+rm -rf "${out:?}/home"
 rm -f "$out/sbin/init"
 install -m 0755 "$init" "$out/init"
 ln -s ../init "$out/sbin/init"

@@ -14,6 +14,7 @@ count() { # count PATTERN: processes whose parent is PID 1 and whose "(comm):sta
         line=$(cat "$f" 2>/dev/null) || continue
         set -- $line
         [ "$4" = 1 ] || continue
+        # shellcheck disable=SC2254 # $pat is meant as a glob
         case "$2:$3" in $pat) n=$((n + 1)) ;; esac
     done
     echo $n
