@@ -93,8 +93,8 @@ struct proc {
     bool init;
     bool exited;
     bool waited; /* a WaitProcess got the status: the exec id is no longer waitable */
-    int status; /* exit code, or 128+signal */
-    int pty;    /* pty master (owned by out) or -1 */
+    int status;  /* exit code, or 128+signal */
+    int pty;     /* pty master (owned by out) or -1 */
     struct io_out out, err;
     struct io_in in;
     struct park_list waiters;
@@ -175,8 +175,8 @@ struct sandbox {
     char *id;
     char *hostname;
     bool created;
-    bool shared_ns; /* /run/sandbox-ns/{ipc,uts} exist */
-    pid_t pidns_pid;  /* init of the first container: holds the sandbox pid namespace */
+    bool shared_ns;  /* /run/sandbox-ns/{ipc,uts} exist */
+    pid_t pidns_pid; /* init of the first container: holds the sandbox pid namespace */
     struct ttrpc_call *destroying; /* DestroySandbox waiting for the containers to die */
     void (*on_destroyed)(void *data);
     void *on_destroyed_data;
@@ -188,8 +188,8 @@ void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call);
 /* SIGTERM: kill and remove everything, synchronously (bounded). */
 void sandbox_shutdown(struct sandbox *sb);
 /* Mounts storages (ref-counted by mount point); appends their mount points to *mps. */
-int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps, size_t *n_mps,
-                         struct kerr **err);
+int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps,
+                         size_t *n_mps, struct kerr **err);
 void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
 /* Reaps every exited child and dispatches exits to their processes. */
 void sandbox_reap(struct sandbox *sb);

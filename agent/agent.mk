@@ -40,3 +40,9 @@ build/go/bin/agentcheck: tests/go/src/agentcheck/main.go
 	cd tests/go/src/agentcheck && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:/usr/share/gocode \
 	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .
 agent-test-deps: build/go/bin/agentcheck
+
+# C unit tests of the agent (TAP, run by tests/run from build/asan/tests/).
+build/asan/tests/test-agent-config: $(call objs_a,tests/unit/test-agent-config.c agent/config.c) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+agent-test-deps: build/asan/tests/test-agent-config

@@ -7,6 +7,7 @@
 
 #include "channel.h"
 #include "log.h"
+#include "ttrpc.h"
 #include "xalloc.h"
 
 void config_init(struct agent_config *c)
@@ -31,7 +32,7 @@ static int parse_int(const char *key, const char *val, int *ret, struct kerr **e
     errno = 0;
     long v = strtol(val, &end, 10);
     if (errno || end == val || *end || v < INT_MIN || v > INT_MAX)
-        return make_status(err, 3, EINVAL, "invalid value %s for %s", val, key);
+        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid value %s for %s", val, key);
     *ret = (int)v;
     return 0;
 }
@@ -65,17 +66,19 @@ static int apply_param(struct agent_config *c, const char *key, const char *val,
     if (strcmp(key, "log") == 0) {
         int lvl = val ? log_parse_level(val) : -1;
         if (lvl < 0)
-            return make_status(err, 3, EINVAL, "invalid log level %s", val ? val : "(none)");
+            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid log level %s",
+                               val ? val : "(none)");
         c->log_level = lvl;
     } else if (strcmp(key, "server_addr") == 0) {
         if (!val || !*val)
-            return make_status(err, 3, EINVAL, "empty agent.server_addr");
+            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "empty agent.server_addr");
         free(c->server_addr);
         c->server_addr = xstrdup(val);
     } else if (strcmp(key, "hotplug_timeout") == 0 || strcmp(key, "container_pipe_size") == 0) {
         int v;
         if (!val || parse_int(key, val, &v, err) < 0)
-            return make_status(err, 3, EINVAL, "invalid value for agent.%s", key);
+            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid value for agent.%s",
+                               key);
         /* upstream silently keeps the default for 0 and negative values */
         if (v > 0) {
             if (key[0] == 'h')
@@ -91,8 +94,8 @@ static int apply_param(struct agent_config *c, const char *key, const char *val,
     } else if (strcmp(key, "devmode") == 0) {
         return parse_bool(key, val, &c->devmode, err);
     } else if (strcmp(key, "trace") == 0 || strcmp(key, "log_vport") == 0 ||
-               strcmp(key, "debug_console_vport") == 0 || strcmp(key, "passfd_listener_port") == 0 ||
-               strcmp(key, "config_file") == 0) {
+               strcmp(key, "debug_console_vport") == 0 ||
+               strcmp(key, "passfd_listener_port") == 0 || strcmp(key, "config_file") == 0) {
         note_ignored(c, key);
     }
     return 0;
@@ -133,7 +136,8 @@ int config_apply_env(struct agent_config *c, struct kerr **err)
     if (v && *v) {
         int lvl = log_parse_level(v);
         if (lvl < 0)
-            return make_status(err, 3, EINVAL, "invalid KATA_AGENT_LOG_LEVEL %s", v);
+            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid KATA_AGENT_LOG_LEVEL %s",
+                               v);
         c->log_level = lvl;
     }
     return 0;

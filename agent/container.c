@@ -179,7 +179,8 @@ static struct spec_view *spec_view_new(struct sandbox *sb, const Grpc__Spec *spe
 static bool spec_has_new_pidns(const Grpc__Spec *spec)
 {
     for (size_t i = 0; spec->linux && i < spec->linux->n_namespaces; i++)
-        if (strcmp(spec->linux->namespaces[i]->type, "pid") == 0 && !spec->linux->namespaces[i]->path[0])
+        if (strcmp(spec->linux->namespaces[i]->type, "pid") == 0 &&
+            !spec->linux->namespaces[i]->path[0])
             return true;
     return false;
 }
@@ -226,11 +227,13 @@ static void container_teardown(struct container *c)
 
 /* Storages, bundle, rootfs bind, cgroup and the held init: everything CreateContainer sets
  * up. On failure the caller tears down whatever was done (container_teardown is idempotent). */
-static int container_setup(struct container *c, Grpc__CreateContainerRequest *req, struct kerr **err)
+static int container_setup(struct container *c, Grpc__CreateContainerRequest *req,
+                           struct kerr **err)
 {
     struct sandbox *sb = c->sb;
     const Grpc__Spec *spec = req->oci;
-    int r = sandbox_add_storages(sb, req->storages, req->n_storages, &c->storages, &c->n_storages, err);
+    int r =
+        sandbox_add_storages(sb, req->storages, req->n_storages, &c->storages, &c->n_storages, err);
     if (r < 0)
         return r;
     r = mkdir_p(c->rootfs, 0755);
@@ -238,7 +241,8 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
         return make_error(err, -r, "create bundle %s", c->rootfs);
     if (mount(spec->root->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return make_status(err, errno == ENOENT ? RPC_INVALID_ARGUMENT : RPC_INTERNAL, errno,
-                           "bind rootfs %s to %s: %s", spec->root->path, c->rootfs, strerror(errno));
+                           "bind rootfs %s to %s: %s", spec->root->path, c->rootfs,
+                           strerror(errno));
     c->rootfs_mounted = true;
 
     cleanup_free char *cgpath = NULL;
@@ -332,8 +336,12 @@ void container_start(struct sandbox *sb, struct ttrpc_call *call)
                           c->state == CONTAINER_RUNNING ? "running" : "stopped");
         return;
     }
-    struct spawn_result res = {.pid = c->init_pid, .stdin_fd = -1, .stdout_fd = -1,
-                               .stderr_fd = -1, .pty_master = -1, .release_fd = c->release_fd};
+    struct spawn_result res = {.pid = c->init_pid,
+                               .stdin_fd = -1,
+                               .stdout_fd = -1,
+                               .stderr_fd = -1,
+                               .pty_master = -1,
+                               .release_fd = c->release_fd};
     c->release_fd = -1;
     int r = spawn_release(&res, &err);
     if (r < 0) {

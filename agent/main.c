@@ -92,8 +92,9 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(config.log_level);
-    log_info("agent", "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
-                      "hotplug_timeout=%d container_pipe_size=%d init_mode=%s",
+    log_info("agent",
+             "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
+             "hotplug_timeout=%d container_pipe_size=%d init_mode=%s",
              AGENT_VERSION, AGENT_API_VERSION, (int)getpid(), config.server_addr, config.log_level,
              config.hotplug_timeout, config.container_pipe_size, getpid() == 1 ? "true" : "false");
     if (config.ignored)

@@ -27,7 +27,8 @@ struct proc *proc_new(struct container *c, const char *exec_id, const struct spa
     io_out_init(&p->err, loop, r->stderr_fd);
     /* The pty master serves both directions; stdin gets its own descriptor so that the two
      * can be watched and closed independently. */
-    io_in_init(&p->in, loop, r->pty_master >= 0 ? fcntl(r->pty_master, F_DUPFD_CLOEXEC, 0) : r->stdin_fd);
+    io_in_init(&p->in, loop,
+               r->pty_master >= 0 ? fcntl(r->pty_master, F_DUPFD_CLOEXEC, 0) : r->stdin_fd);
     p->next = c->procs;
     c->procs = p;
     return p;

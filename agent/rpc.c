@@ -100,7 +100,8 @@ static void signal_process(struct ttrpc_call *call, void *sb)
         /* the runtime's "kill all": every process of the container, via its cgroup */
         struct container *c = container_find(sb, req->container_id);
         if (!c) {
-            ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", req->container_id);
+            ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s",
+                              req->container_id);
             return;
         }
         container_kill_all(c);
@@ -114,7 +115,8 @@ static void signal_process(struct ttrpc_call *call, void *sb)
     if (p->init && sig == SIGTERM && !p->exited && !catches_signal(p->pid, SIGTERM))
         sig = SIGKILL;
     if (!p->exited && kill(p->pid, sig) < 0 && errno != ESRCH) {
-        ttrpc_reply_error(call, RPC_INTERNAL, "signal %d to pid %d: %s", sig, (int)p->pid, strerror(errno));
+        ttrpc_reply_error(call, RPC_INTERNAL, "signal %d to pid %d: %s", sig, (int)p->pid,
+                          strerror(errno));
         return;
     }
     ttrpc_reply(call, NULL);
@@ -253,22 +255,14 @@ static const struct {
     const char *name;
     ttrpc_method_fn fn;
 } agent_methods[] = {
-    {"CreateSandbox", create_sandbox},
-    {"DestroySandbox", destroy_sandbox},
-    {"CreateContainer", create_container},
-    {"StartContainer", start_container},
-    {"RemoveContainer", remove_container},
-    {"ExecProcess", exec_process},
-    {"SignalProcess", signal_process},
-    {"WaitProcess", wait_process},
-    {"WriteStdin", write_stdin},
-    {"ReadStdout", read_stdout},
-    {"ReadStderr", read_stderr},
-    {"CloseStdin", close_stdin},
-    {"TtyWinResize", tty_win_resize},
-    {"PauseContainer", pause_container},
-    {"ResumeContainer", resume_container},
-    {"UpdateContainer", update_container},
+    {"CreateSandbox", create_sandbox},     {"DestroySandbox", destroy_sandbox},
+    {"CreateContainer", create_container}, {"StartContainer", start_container},
+    {"RemoveContainer", remove_container}, {"ExecProcess", exec_process},
+    {"SignalProcess", signal_process},     {"WaitProcess", wait_process},
+    {"WriteStdin", write_stdin},           {"ReadStdout", read_stdout},
+    {"ReadStderr", read_stderr},           {"CloseStdin", close_stdin},
+    {"TtyWinResize", tty_win_resize},      {"PauseContainer", pause_container},
+    {"ResumeContainer", resume_container}, {"UpdateContainer", update_container},
     {"GetGuestDetails", guest_details},
 };
 

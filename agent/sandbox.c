@@ -33,13 +33,25 @@ static const struct {
     const char *name;
     unsigned long set, clear;
 } mount_flags[] = {
-    {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},         {"nodev", MS_NODEV, 0},
-    {"dev", 0, MS_NODEV},          {"nosuid", MS_NOSUID, 0},     {"suid", 0, MS_NOSUID},
-    {"noexec", MS_NOEXEC, 0},      {"exec", 0, MS_NOEXEC},       {"sync", MS_SYNCHRONOUS, 0},
-    {"async", 0, MS_SYNCHRONOUS},  {"dirsync", MS_DIRSYNC, 0},   {"noatime", MS_NOATIME, 0},
-    {"atime", 0, MS_NOATIME},      {"nodiratime", MS_NODIRATIME, 0},
-    {"relatime", MS_RELATIME, 0},  {"norelatime", 0, MS_RELATIME},
-    {"strictatime", MS_STRICTATIME, 0}, {"bind", MS_BIND, 0},    {"rbind", MS_BIND | MS_REC, 0},
+    {"ro", MS_RDONLY, 0},
+    {"rw", 0, MS_RDONLY},
+    {"nodev", MS_NODEV, 0},
+    {"dev", 0, MS_NODEV},
+    {"nosuid", MS_NOSUID, 0},
+    {"suid", 0, MS_NOSUID},
+    {"noexec", MS_NOEXEC, 0},
+    {"exec", 0, MS_NOEXEC},
+    {"sync", MS_SYNCHRONOUS, 0},
+    {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0},
+    {"noatime", MS_NOATIME, 0},
+    {"atime", 0, MS_NOATIME},
+    {"nodiratime", MS_NODIRATIME, 0},
+    {"relatime", MS_RELATIME, 0},
+    {"norelatime", 0, MS_RELATIME},
+    {"strictatime", MS_STRICTATIME, 0},
+    {"bind", MS_BIND, 0},
+    {"rbind", MS_BIND | MS_REC, 0},
     {"defaults", 0, 0},
 };
 
@@ -96,7 +108,8 @@ static int mount_storage(const Grpc__Storage *s, bool *ret_mounted, struct kerr 
     const char *d = s->driver;
     long fsgid = -1, mode = -1;
     if (!mp[0] || mp[0] != '/')
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "storage mount point \"%s\" is not absolute", mp);
+        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL,
+                           "storage mount point \"%s\" is not absolute", mp);
     int r = agent_mkdir_p(mp, 0755);
     if (r < 0)
         return make_error(err, -r, "create mount point %s", mp);
@@ -119,19 +132,21 @@ static int mount_storage(const Grpc__Storage *s, bool *ret_mounted, struct kerr 
     else if (strcmp(d, "ephemeral") == 0)
         fstype = fstype[0] ? fstype : "tmpfs";
     else
-        return make_status(err, RPC_UNIMPLEMENTED, ENOTSUP, "storage driver \"%s\" is not supported yet", d);
+        return make_status(err, RPC_UNIMPLEMENTED, ENOTSUP,
+                           "storage driver \"%s\" is not supported yet", d);
 
     unsigned long flags;
     cleanup_free char *data = parse_options(s->options, s->n_options, &flags, &fsgid, NULL);
     const char *source = s->source[0] ? s->source : fstype;
     if (mount(source, mp, fstype, flags, data[0] ? data : NULL) < 0)
-        return make_error(err, errno, "mount %s (%s) on %s: %s", source, fstype, mp, strerror(errno));
+        return make_error(err, errno, "mount %s (%s) on %s: %s", source, fstype, mp,
+                          strerror(errno));
     *ret_mounted = true;
     return apply_fsgid(mp, fsgid, err);
 }
 
-int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps, size_t *n_mps,
-                         struct kerr **err)
+int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps,
+                         size_t *n_mps, struct kerr **err)
 {
     for (size_t i = 0; i < n; i++) {
         const char *mp = st[i]->mount_point;
@@ -194,7 +209,9 @@ static int shared_ns_create(const char *hostname, struct kerr **err)
     if (r < 0)
         return make_error(err, -r, "create %s", SANDBOX_NS_DIR);
     shared_ns_remove();
-    for (const char *const *f = (const char *const[]){SANDBOX_NS_DIR "/ipc", SANDBOX_NS_DIR "/uts", NULL}; *f; f++) {
+    for (const char *const *f =
+             (const char *const[]){SANDBOX_NS_DIR "/ipc", SANDBOX_NS_DIR "/uts", NULL};
+         *f; f++) {
         int fd = open(*f, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
         if (fd < 0)
             return make_error(err, errno, "create %s", *f);
@@ -246,7 +263,8 @@ static int write_resolv_conf(char **dns, size_t n, struct kerr **err)
         fprintf(f, "%s\n", dns[i]);
     if (fflush(f) != 0)
         return make_error(err, errno, "write %s", path);
-    if (access("/etc/resolv.conf", F_OK) == 0 && mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+    if (access("/etc/resolv.conf", F_OK) == 0 &&
+        mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
         return make_error(err, errno, "bind %s over /etc/resolv.conf", path);
     return 0;
 }
@@ -256,7 +274,8 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
     Grpc__CreateSandboxRequest *req = (Grpc__CreateSandboxRequest *)call->request;
     cleanup_error struct kerr *err = NULL;
     if (sb->created) {
-        ttrpc_reply_error(call, RPC_ALREADY_EXISTS, "sandbox %s already created", sb->id ? sb->id : "");
+        ttrpc_reply_error(call, RPC_ALREADY_EXISTS, "sandbox %s already created",
+                          sb->id ? sb->id : "");
         return;
     }
     if (req->hostname[0] && strlen(req->hostname) > 64) {
@@ -447,8 +466,10 @@ struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *
             return p;
     }
     if (!eid[0])
-        ttrpc_reply_error(call, RPC_NOT_FOUND, "Process not found: init process missing (container %s)", cid);
+        ttrpc_reply_error(call, RPC_NOT_FOUND,
+                          "Process not found: init process missing (container %s)", cid);
     else
-        ttrpc_reply_error(call, RPC_NOT_FOUND, "Process not found: invalid exec id %s (container %s)", eid, cid);
+        ttrpc_reply_error(call, RPC_NOT_FOUND,
+                          "Process not found: invalid exec id %s (container %s)", eid, cid);
     return NULL;
 }

@@ -60,7 +60,8 @@ static int listen_unix(const char *name, bool abstract, char **ret_path, struct 
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     size_t len = strlen(name);
     if (len + 1 > sizeof(sa.sun_path))
-        return make_status(err, RPC_INVALID_ARGUMENT, ENAMETOOLONG, "unix socket path too long: %s", name);
+        return make_status(err, RPC_INVALID_ARGUMENT, ENAMETOOLONG, "unix socket path too long: %s",
+                           name);
     socklen_t sl;
     if (abstract) {
         memcpy(sa.sun_path + 1, name, len);
@@ -74,7 +75,8 @@ static int listen_unix(const char *name, bool abstract, char **ret_path, struct 
     if (fd < 0)
         return make_error(err, errno, "socket");
     if (bind(fd, (struct sockaddr *)&sa, sl) < 0)
-        return make_error(err, errno, "bind unix:%s%s: %s", abstract ? "@" : "", name, strerror(errno));
+        return make_error(err, errno, "bind unix:%s%s: %s", abstract ? "@" : "", name,
+                          strerror(errno));
     if (listen(fd, 128) < 0)
         return make_error(err, errno, "listen: %s", strerror(errno));
     if (!abstract)
@@ -86,7 +88,8 @@ static int listen_vsock(const char *spec, struct kerr **err)
 {
     char *colon = strrchr(spec, ':');
     if (!colon)
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "bad vsock address vsock://%s (want CID:PORT)", spec);
+        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL,
+                           "bad vsock address vsock://%s (want CID:PORT)", spec);
     char *end;
     long cid = strtol(spec, &end, 10);
     if (end != colon)
@@ -170,7 +173,8 @@ static void serial_poll(struct loop_timer *timer, void *data)
         return;
     }
     log_info("transport", "host connected on %s", t->serial_path);
-    t->serial_conn = ttrpc_server_add_conn(t->srv, t->serial_fd, TTRPC_CONN_KEEP_FD, serial_closed, t);
+    t->serial_conn =
+        ttrpc_server_add_conn(t->srv, t->serial_fd, TTRPC_CONN_KEEP_FD, serial_closed, t);
     if (!t->serial_conn)
         serial_schedule(t);
 }
@@ -236,7 +240,8 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
 
     if (t->listen_fd < 0 && t->serial_fd < 0) {
         struct kerr *e = lerr ? lerr : serr;
-        int r = make_error(err, e ? e->errnum : ENODEV, "no channel to serve: %s", e ? e->msg : "none");
+        int r =
+            make_error(err, e ? e->errnum : ENODEV, "no channel to serve: %s", e ? e->msg : "none");
         transport_stop(t);
         return r;
     }

@@ -659,7 +659,8 @@ static int cmd_blocked_read_check(const char *id)
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         Grpc__CheckRequest req = GRPC__CHECK_REQUEST__INIT;
-        ProtobufCMessage *r = call(HEALTH_SVC, "Check", &req.base, &grpc__health_check_response__descriptor, 0);
+        ProtobufCMessage *r =
+            call(HEALTH_SVC, "Check", &req.base, &grpc__health_check_response__descriptor, 0);
         protobuf_c_message_free_unpacked(r, NULL);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
