@@ -10,7 +10,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-b=$root/build
+b=${KATA_BUILD:-$root/build}
 runs=5
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,7 +37,7 @@ for _ in $(seq "$runs"); do
 	t0=$(date +%s.%N)
 	kh run -- true >/dev/null
 	t1=$(date +%s.%N)
-	walls+=("$(echo "$t1 - $t0" | bc -l)")
+	walls+=("$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")")
 done
 wall=$(printf '%s\n' "${walls[@]}" | median)
 
@@ -50,7 +50,7 @@ for _ in $(seq "$runs"); do
 	[ -n "$ready" ] && readies+=("$ready")
 	if [ -n "$ready" ] && [ -n "$init" ]; then
 		inits+=("$init")
-		gaps+=("$(echo "$ready - $init" | bc -l)")
+		gaps+=("$(printf '%.3f' "$(echo "$ready - $init" | bc -l)")")
 	fi
 done
 med() { if [ $# -gt 0 ]; then printf '%s\n' "$@" | median; else echo NA; fi; }
