@@ -129,6 +129,9 @@ static int create_container(struct run_state *rs, struct kerr **err)
 
 static int fail(struct run_state *rs, struct kerr *err, int code)
 {
+    /* The channel may report the VM's death before the waiter thread has reaped it. */
+    if (rs->sb.vm_started)
+        vm_wait(&rs->sb.vm, 300);
     if (sandbox_vm_lost(&rs->sb)) {
         cleanup_free char *what = sandbox_vm_lost_text(&rs->sb);
         report_error("%s%s%s", what, err ? ": " : "", err ? err->msg : "");
