@@ -49,7 +49,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-is_elf() { [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' \n')" = 7f454c46; }
+is_elf() { [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; }
 
 # The bzImage payload is an XZ stream after the setup code: find its magic and unpack it
 # (xz stops at the end of the stream and complains about the trailer, hence || true).
