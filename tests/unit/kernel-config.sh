@@ -66,7 +66,7 @@ bad_wl=$(grep -vE '^[[:space:]]*(#.*)?$' "$configs/whitelist.conf" 2>/dev/null |
 check "whitelist.conf: every entry names a symbol and a reason" test -z "$bad_wl"
 
 if [ "$have_source" = 0 ]; then
-	for t in 3 4 5 6 7 8; do skip "linux-source-6.1 not installed (key needs the tarball)"; done
+	for _ in 3 4 5 6 7 8; do skip "linux-source-6.1 not installed (key needs the tarball)"; done
 else
 	cp -r "$configs" "$tmp/configs"
 	key() { KATA_CACHE_DIR=$tmp/cache "$build" --key-only --configs "$tmp/configs"; }
