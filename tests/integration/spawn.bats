@@ -252,7 +252,7 @@ ctr() {
     for _ in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
     init=$(cat "$pidfile")
     run "$SPAWN_RUN" -E "$init" -u 1000:1000 -C none -- sh -c 'hostname; cat /proc/1/comm; id -u; ls /bin/busybox; echo $$'
-    kill "$init"
+    kill -9 "$init"
     wait "$bg" || true
     rm -f "$pidfile"
     assert_success
@@ -270,7 +270,7 @@ ctr() {
     for _ in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
     init=$(cat "$pidfile")
     run ctr -n mount,ipc -j pid=/proc/$init/ns/pid -j uts=/proc/$init/ns/uts -h ignored -- sh -c 'hostname; cat /proc/1/comm; echo $$'
-    kill "$init"
+    kill -9 "$init"
     wait "$bg" || true
     rm -f "$pidfile"
     assert_success
@@ -288,7 +288,7 @@ ctr() {
     run "$SPAWN_RUN" -E "$init" -t -- tty </dev/null
     run2_status=0
     out2=$("$SPAWN_RUN" -E "$init" -- nosuchcmd 2>&1) || run2_status=$?
-    kill "$init"
+    kill -9 "$init"
     wait "$bg" || true
     rm -f "$pidfile"
     assert_success
