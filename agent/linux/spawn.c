@@ -152,8 +152,15 @@ static char **build_env(const Grpc__Process *p, const char *home)
     return env;
 }
 
-static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, char ***ret_env,
-                       struct kerr **err)
+/* What execve needs, prepared during setup. */
+struct exec_plan {
+    char *path;
+    char **argv; /* NULL-terminated: protobuf arrays are counted, not terminated */
+    char **env;
+    int master; /* pty master to hand to the agent, -1 without terminal */
+};
+
+static int child_setup(struct child_ctx *c, struct exec_plan *x, struct kerr **err)
 {
     const struct spawn_config *cfg = c->cfg;
     const Grpc__Process *p = c->proc;
@@ -179,6 +186,8 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
         for (int fd = 0; fd < 3; fd++)
             if (dup2(c->stdio[fd], fd) < 0)
                 return make_error(err, errno, "dup2 stdio %d", fd);
+    x->argv = xcalloc(p->n_args + 1, sizeof(char *));
+    memcpy(x->argv, p->args, p->n_args * sizeof(char *));
     umask(022);
     if (!cfg->exec) {
         if (c->ns->new_uts && !str_empty(cfg->spec->hostname) &&
@@ -195,11 +204,11 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
     r = user_resolve(p->user, "/etc/passwd", "/etc/group", &ids, err);
     if (r < 0)
         return r;
-    *ret_env = build_env(p, ids.home);
+    x->env = build_env(p, ids.home);
     if (p->terminal) {
         unsigned rows = p->consolesize ? p->consolesize->height : 0;
         unsigned cols = p->consolesize ? p->consolesize->width : 0;
-        r = terminal_setup_child(rows, cols, ids.uid, ret_master, err);
+        r = terminal_setup_child(rows, cols, ids.uid, &x->master, err);
         if (r < 0)
             return r;
     }
@@ -228,8 +237,8 @@ static int child_setup(struct child_ctx *c, int *ret_master, char **ret_path, ch
     if (r < 0)
         return r;
     /* Resolved as the process's own user, like execve will check it. */
-    const char *path = env_get(*ret_env, p->n_env + 1, "PATH");
-    return exec_resolve(p->args[0], path, ret_path, err);
+    const char *path = env_get(x->env, p->n_env + 1, "PATH");
+    return exec_resolve(p->args[0], path, &x->path, err);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -260,28 +269,44 @@ static void close_other_fds(struct child_ctx *c)
     (void)syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+/* The fds 0-2 are about to be replaced by the process's stdio: anything the setup still needs
+ * must not sit there (an agent started with them closed gets them back from pipe() and
+ * open()). */
+static void move_above_stdio(int *fd)
+{
+    if (*fd >= 0 && *fd < 3) {
+        int n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+        if (n < 0)
+            _exit(1);
+        *fd = n;
+    }
+}
+
 static _Noreturn void child_main(struct child_ctx *c)
 {
     reset_signals();
+    move_above_stdio(&c->sock);
+    for (int i = 0; i < 3; i++)
+        move_above_stdio(&c->stdio[i]);
+    for (int k = 0; k < NS_COUNT; k++)
+        move_above_stdio(&c->ns->join_fd[k]);
     close_other_fds(c);
     cleanup_error struct kerr *err = NULL;
-    int master = -1;
-    char *path = NULL;
-    char **env = NULL;
-    if (child_setup(c, &master, &path, &env, &err) < 0) {
+    struct exec_plan x = {.master = -1};
+    if (child_setup(c, &x, &err) < 0) {
         (void)send_msg(c->sock, MSG_ERROR, err, -1);
         _exit(1);
     }
-    if (send_msg(c->sock, MSG_READY, NULL, master) < 0)
+    if (send_msg(c->sock, MSG_READY, NULL, x.master) < 0)
         _exit(1);
-    if (master >= 0)
-        close(master);
+    if (x.master >= 0)
+        close(x.master);
     if (c->cfg->hold) {
         struct spawn_msg m;
         if (recv_msg(c->sock, &m, NULL) != MSG_RELEASE)
             _exit(1);
     }
-    execve(path, c->proc->args, env);
+    execve(x.path, x.argv, x.env);
     int e = errno;
     if (e == ENOENT)
         (void)make_status(&err, RPC_NOT_FOUND, 0, "exec: \"%s\": no such file or directory",

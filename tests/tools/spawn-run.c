@@ -319,8 +319,10 @@ int main(int argc, char **argv)
     }
     if (optind >= argc || (!root.path && !exec_pid))
         usage();
-    proc.args = argv + optind;
+    /* Counted like protobuf's arrays, without a terminating NULL. */
     proc.n_args = (size_t)(argc - optind);
+    proc.args = xmalloc(proc.n_args * sizeof(char *));
+    memcpy(proc.args, argv + optind, proc.n_args * sizeof(char *));
     if (proc.n_env == 0)
         PUSH(proc.env, proc.n_env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
     caps.bounding = caps.effective = caps.permitted = capnames;
