@@ -137,6 +137,7 @@ struct container {
     enum container_state state;
     char **storages; /* mount points referenced by this container */
     size_t n_storages;
+    struct oom_watch *oom; /* memory cgroup OOM watch, once started */
     /* RemoveContainer waiting for the processes to die */
     struct park_list removers;
     struct loop_timer *remove_timer;
@@ -178,6 +179,9 @@ struct sandbox {
     bool shared_ns;  /* /run/sandbox-ns/{ipc,uts} exist */
     pid_t pidns_pid; /* init of the first container: holds the sandbox pid namespace */
     struct ttrpc_call *destroying; /* DestroySandbox waiting for the containers to die */
+    struct park_list oom_waiters;  /* GetOOMEvent calls */
+    char **oom_queue;              /* container ids of OOM events nobody asked for yet */
+    size_t n_oom_queue;
     void (*on_destroyed)(void *data);
     void *on_destroyed_data;
 };
@@ -200,6 +204,17 @@ void sandbox_check_destroyed(struct sandbox *sb);
  * `waitable` hides processes whose status was already collected. */
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
                                struct ttrpc_call *call);
+
+/* ------------------------------------------------------------ OOM events (oom.c) */
+
+struct oom_watch;
+int oom_watch(struct container *c, struct oom_watch **ret, struct kerr **err);
+void oom_unwatch(struct oom_watch *w);
+void oom_notify(struct sandbox *sb, const char *container_id);
+/* GetOOMEvent: a queued event at once, else parks. */
+void oom_get_event(struct sandbox *sb, struct ttrpc_call *call);
+/* DestroySandbox/shutdown: parked calls get an error, the queue is dropped. */
+void oom_cancel_waiters(struct sandbox *sb);
 
 /* ------------------------------------------------------------ rpc.c */
 

@@ -203,6 +203,8 @@ static void container_free(struct container *c)
 static void container_teardown(struct container *c)
 {
     struct kerr *err = NULL;
+    oom_unwatch(c->oom);
+    c->oom = NULL;
     if (c->release_fd >= 0)
         close(c->release_fd);
     c->release_fd = -1;
@@ -351,6 +353,11 @@ void container_start(struct sandbox *sb, struct ttrpc_call *call)
     }
     if (c->state == CONTAINER_CREATED)
         c->state = CONTAINER_RUNNING;
+    /* as upstream, OOM monitoring starts with the container */
+    if (!c->oom && oom_watch(c, &c->oom, &err) < 0) {
+        log_warn("container", "container %s: no OOM events: %s", c->id, err->msg);
+        error_freep(&err);
+    }
     ttrpc_reply(call, NULL);
 }
 

@@ -225,6 +225,33 @@ static void update_container(struct ttrpc_call *call, void *sb)
     ttrpc_reply(call, NULL);
 }
 
+static void get_oom_event(struct ttrpc_call *call, void *sb)
+{
+    oom_get_event(sb, call);
+}
+
+static void stats_container(struct ttrpc_call *call, void *sb)
+{
+    Grpc__StatsContainerRequest *req = REQ(Grpc__StatsContainerRequest, call);
+    struct container *c = find_or_reply(sb, req->container_id, call);
+    if (!c)
+        return;
+    cleanup_error struct kerr *err = NULL;
+    Grpc__CgroupStats *stats = NULL;
+    if (!c->cg) {
+        ttrpc_reply_error(call, RPC_FAILED_PRECONDITION, "container %s has no cgroup", c->id);
+        return;
+    }
+    if (cgroup_stats(c->cg, &stats, &err) < 0) {
+        ttrpc_reply_kerr(call, err);
+        return;
+    }
+    Grpc__StatsContainerResponse resp = GRPC__STATS_CONTAINER_RESPONSE__INIT;
+    resp.cgroup_stats = stats;
+    ttrpc_reply(call, &resp.base);
+    cgroup_stats_free(stats);
+}
+
 static void guest_details(struct ttrpc_call *call, void *sb)
 {
     Grpc__GuestDetailsRequest *req = REQ(Grpc__GuestDetailsRequest, call);
@@ -263,7 +290,8 @@ static const struct {
     {"ReadStderr", read_stderr},           {"CloseStdin", close_stdin},
     {"TtyWinResize", tty_win_resize},      {"PauseContainer", pause_container},
     {"ResumeContainer", resume_container}, {"UpdateContainer", update_container},
-    {"GetGuestDetails", guest_details},
+    {"GetGuestDetails", guest_details},    {"GetOOMEvent", get_oom_event},
+    {"StatsContainer", stats_container},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

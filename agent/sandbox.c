@@ -340,6 +340,7 @@ static void destroy_finish(struct sandbox *sb)
         shared_ns_remove();
     sb->shared_ns = false;
     sb->created = false;
+    oom_cancel_waiters(sb);
     struct ttrpc_call *call = sb->destroying;
     sb->destroying = NULL;
     if (call) {
@@ -415,6 +416,7 @@ void sandbox_shutdown(struct sandbox *sb)
     }
     while (sb->containers)
         container_destroy(sb->containers);
+    oom_cancel_waiters(sb);
     while (sb->storages) {
         struct storage_ref *r = sb->storages;
         sb->storages = r->next;

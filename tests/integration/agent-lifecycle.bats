@@ -225,3 +225,29 @@ teardown() { agent_teardown; }
     run grep -c '^ok' <<<"$output"
     assert_output 9
 }
+
+@test "GetOOMEvent parks until a container is killed by its memory limit, then names it" {
+    actl -T 20 oom-event >"$WORK/oom.out" &
+    local bg=$!
+    sleep 0.2
+    run actl run --id hog --memory 16777216 --rootfs "$ROOTFS" -- /bin/payload memhog 64
+    assert_equal "$status" 137
+    wait $bg
+    run cat "$WORK/oom.out"
+    assert_output hog
+    # nothing more queued: the next call parks (and times out here)
+    run actl -T 0.5 oom-event
+    assert_failure
+    refute_output --partial hog
+}
+
+@test "StatsContainer reports the container's cgroup" {
+    actl create-container --id stats --rootfs "$ROOTFS" -- /bin/payload pause
+    actl start-container --id stats
+    run actl stats --id stats
+    assert_success
+    assert_output --regexp '^memory_usage=[1-9][0-9]* pids=1 '
+    actl remove --id stats
+    run actl stats --id stats
+    assert_output --partial INVALID_ARGUMENT
+}

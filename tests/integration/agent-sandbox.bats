@@ -69,8 +69,15 @@ init_pid_of() { # the container init: the agent's child running CMD
     local pids=($(pgrep -P "$(agent_pid)"))
     [ "${#pids[@]}" -ge 2 ]
     AGENT_MAY_EXIT=1
+    actl oom-event >"$WORK/oom.out" 2>&1 &
+    local oom=$!
+    sleep 0.2
     run actl destroy-sandbox
     assert_success
+    # a parked GetOOMEvent is answered with an error, not left hanging
+    wait $oom || true
+    run cat "$WORK/oom.out"
+    assert_output --partial UNAVAILABLE
     run agent_wait_exit
     assert_output 0
     for p in "${pids[@]}"; do

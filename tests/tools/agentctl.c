@@ -122,7 +122,7 @@ struct opts {
     char **storages;
     size_t n_storages;
     bool terminal, sandbox_pidns, interactive, all, keep, readonly;
-    long len, timeout, signal, rows, cols;
+    long len, timeout, signal, rows, cols, memory;
     char **args;
     size_t n_args;
 };
@@ -132,11 +132,13 @@ static void usage(void)
     fputs("usage: agentctl -a ADDR [-T SECS] COMMAND [OPTIONS] [-- ARGS]\n"
           "commands: check version create-sandbox destroy-sandbox create-container\n"
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
-          "  remove resize pause resume guest-details call SERVICE METHOD HEX  raw-hex HEX  run\n"
+          "  remove resize pause resume guest-details oom-event stats call SERVICE METHOD HEX\n"
+          "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
           "  --user UID[:GID] --ns pid,mount,ipc,uts,net --hostname H --sandbox-pidns\n"
           "  --cgroups-path P --caps LIST|none --readonly --len N --all --data STR\n"
           "  --timeout SECS --signal N --rows R --cols C --dns LINE --storage D:SRC:FS:MP[:OPTS]\n"
+          "  --memory BYTES (memory limit, no swap)\n"
           "  -i (run: relay stdin) --keep (run: do not remove the container)\n",
           stderr);
     exit(64);
@@ -174,7 +176,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         OPT_KEEP,
         OPT_CGP,
         OPT_CAPS,
-        OPT_RO
+        OPT_RO,
+        OPT_MEM
     };
     static const struct option lo[] = {
         {"id", 1, 0, OPT_ID},
@@ -200,6 +203,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         {"cgroups-path", 1, 0, OPT_CGP},
         {"caps", 1, 0, OPT_CAPS},
         {"readonly", 0, 0, OPT_RO},
+        {"memory", 1, 0, OPT_MEM},
         {0, 0, 0, 0},
     };
     *o = (struct opts){.len = 32768, .signal = 15, .ns = "pid,mount,ipc,uts"};
@@ -278,6 +282,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             break;
         case OPT_RO:
             o->readonly = true;
+            break;
+        case OPT_MEM:
+            o->memory = atol(optarg);
             break;
         default:
             usage();
@@ -430,6 +437,16 @@ static Grpc__Spec *make_spec(const struct opts *o)
     }
     l->n_namespaces = nn;
     l->namespaces = ns;
+    if (o->memory > 0) {
+        Grpc__LinuxResources *res = xmalloc(sizeof(*res));
+        grpc__linux_resources__init(res);
+        Grpc__LinuxMemory *mem = xmalloc(sizeof(*mem));
+        grpc__linux_memory__init(mem);
+        mem->limit = o->memory;
+        mem->swap = o->memory; /* memory+swap: no swap */
+        res->memory = mem;
+        l->resources = res;
+    }
     s->linux = l;
     return s;
 }
@@ -896,6 +913,28 @@ int main(int argc, char **argv)
                r->agent_details ? r->agent_details->version : "",
                r->agent_details ? r->agent_details->init_daemon : 0,
                (unsigned long long)r->mem_block_size_bytes);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    } else if (strcmp(cmd, "oom-event") == 0) {
+        Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;
+        Grpc__OOMEvent *r = (Grpc__OOMEvent *)call(AGENT_SVC, "GetOOMEvent", &req.base,
+                                                   &grpc__oomevent__descriptor, timeout_ns);
+        printf("%s\n", r->container_id);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    } else if (strcmp(cmd, "stats") == 0) {
+        Grpc__StatsContainerRequest req = GRPC__STATS_CONTAINER_REQUEST__INIT;
+        req.container_id = (char *)need_id(&o);
+        Grpc__StatsContainerResponse *r = (Grpc__StatsContainerResponse *)call(
+            AGENT_SVC, "StatsContainer", &req.base, &grpc__stats_container_response__descriptor,
+            timeout_ns);
+        Grpc__CgroupStats *cs = r->cgroup_stats;
+        printf("memory_usage=%llu pids=%llu cpu_total=%llu\n",
+               cs && cs->memory_stats && cs->memory_stats->usage
+                   ? (unsigned long long)cs->memory_stats->usage->usage
+                   : 0,
+               cs && cs->pids_stats ? (unsigned long long)cs->pids_stats->current : 0,
+               cs && cs->cpu_stats && cs->cpu_stats->cpu_usage
+                   ? (unsigned long long)cs->cpu_stats->cpu_usage->total_usage
+                   : 0);
         protobuf_c_message_free_unpacked(&r->base, NULL);
     } else if (strcmp(cmd, "blocked-read-check") == 0) {
         ret = cmd_blocked_read_check(need_id(&o));
