@@ -114,6 +114,14 @@ wait_running() {
     assert_output "67108864"
 }
 
+@test "--cpus, --vm-cpus and --vm-memory" {
+    run kh run --vm-cpus 2 --vm-memory 512 --cpus 0.5 -- sh -c 'nproc; grep MemTotal /proc/meminfo; cat /sys/fs/cgroup/cpu.max'
+    assert_success
+    assert_equal "${lines[0]}" "2"
+    assert_output --regexp "MemTotal: +(4[6-9][0-9]|5[01][0-9])[0-9]{3} kB"
+    assert_line "50000 100000"
+}
+
 @test "--rootfs from a host directory over virtio-fs (read and write)" {
     [ -x /usr/lib/qemu/virtiofsd ] || skip "no virtiofsd"
     rm -f "$WORK/rootfs/tmp/written"
