@@ -354,3 +354,26 @@ ctr() {
         assert_line "survived"
     done
 }
+
+@test "exec into a container with its own user namespace" {
+    pidfile=$(mktemp)
+    unshare -m --propagation private "$SPAWN_RUN" -r "$ROOTFS" -n pid,mount,uts,ipc,user,network -x 0:100000:65536 -y 0:100000:65536 -w "$pidfile" -- sleep 30 3>&- &
+    bg=$!
+    for _ in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
+    init=$(cat "$pidfile")
+    run "$SPAWN_RUN" -E "$init" -- sh -c 'cat /proc/self/uid_map; id -u; cat /proc/1/comm'
+    kill -9 "$init"
+    wait "$bg" || true
+    rm -f "$pidfile"
+    assert_success
+    assert_line --index 0 --regexp '^ +0 +100000 +65536$'
+    assert_line --index 1 "0"
+    assert_line --index 2 "sleep"
+}
+
+@test "a caller with its stdio closed still gives the process exactly fds 0-2" {
+    run bash -c "unshare -m '$SPAWN_RUN' -r '$ROOTFS' -- sh -c 'cat; ls /proc/self/fd | wc -l' <&-"
+    assert_success
+    # 0, 1, 2 and the directory fd of ls itself
+    assert_output "4"
+}
