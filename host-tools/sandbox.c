@@ -425,15 +425,21 @@ static int boot_vm(struct sandbox *sb, struct kerr **err)
             sb->accel = ACCEL_KVM;
             return fd;
         }
-        error_free(e);
         if (sb->opts->verbose)
-            fprintf(stderr,
-                    "kata-host: KVM did not boot the guest within %d ms; "
-                    "using TCG from now on\n",
-                    KVM_TRIAL_TIMEOUT_MS);
+            fprintf(stderr, "kata-host: KVM did not boot the guest (%s); using TCG from now on\n",
+                    e && e->msg ? e->msg : "timeout");
+        error_free(e);
         accel_record_verdict(ACCEL_VERDICT_PATH, ACCEL_VERDICT_KVM_BROKEN);
         vm_stop(&sb->vm);
         sb->vm_started = false;
+        if (sb->share == SHARE_VIRTIOFS) {
+            /* virtiofsd serves one VMM connection and exits with it: start a fresh one. */
+            stop_virtiofsd(sb);
+            unlink(sb->vfs_socket);
+            int r = start_virtiofsd(sb, err);
+            if (r < 0)
+                return r;
+        }
         sb->accel = ACCEL_TCG;
         sb->vmc.accel = ACCEL_TCG;
         sb->start_ns = loop_now_ns();
@@ -508,6 +514,7 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
     r = agent_create_sandbox(sb->client, &req, err);
     if (r < 0)
         return error_wrap(err, r, "CreateSandbox");
+    sb->sandbox_created_at = loop_now_ns();
     return 0;
 }
 
@@ -615,6 +622,9 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
         else
             fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "agent connected", MS(sb->hello_at));
     }
+    if (sb->sandbox_created_at)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "sandbox created",
+                MS(sb->sandbox_created_at));
     if (container_started)
         fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "container started", MS(container_started));
 #undef MS

@@ -33,7 +33,7 @@ struct sandbox {
     int chan_fd; /* a duplicate of the channel, to shut it down when the VM dies */
     struct ttrpc_client *client;
     uint64_t hello_boottime_ns;
-    int64_t hello_at, start_ns;
+    int64_t hello_at, start_ns, sandbox_created_at;
     struct session_server *session;
 };
 
