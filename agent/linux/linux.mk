@@ -17,3 +17,10 @@ build/asan/tests-bin/spawn-run: $(call objs_a,tests/tools/spawn-run.c) $(LINUX_T
 linux-lib: $(call objs_r,$(LINUX_SRCS))
 linux-test-deps: linux-lib build/asan/tests/test-linux-spec build/asan/tests-bin/spawn-run
 test-deps: linux-test-deps
+
+# The same driver built like the shipped agent (musl, static): spawn-musl.bats runs the
+# integration suite against it.
+build/tests-bin/spawn-run: $(call objs_r,tests/tools/spawn-run.c $(LINUX_SRCS)) $(LIBPROTOCOL_R)
+	@mkdir -p $(@D)
+	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -o $@
+linux-test-deps: build/tests-bin/spawn-run

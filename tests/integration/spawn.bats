@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # agent/linux on the host, as root: real containers from a busybox rootfs, created through the
-# spawn API by tests/tools/spawn-run (built as build/asan/tests-bin/spawn-run). Each run is in
-# its own private mount namespace so nothing can leak into the host's.
+# spawn API by tests/tools/spawn-run. Each run is in its own private mount namespace so nothing
+# can leak into the host's. spawn.bats uses the ASan build (build/asan/tests-bin/spawn-run);
+# spawn-musl.bats, a link to this file, the static musl build that matches the shipped agent.
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -9,7 +10,11 @@ bats_load_library bats-assert
 setup_file() {
     export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
     export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export SPAWN_RUN=${SPAWN_RUN:-$KATA_BUILD/asan/tests-bin/spawn-run}
+    if [[ $BATS_TEST_FILENAME == *-musl.bats ]]; then
+        export SPAWN_RUN=${SPAWN_RUN:-$KATA_BUILD/tests-bin/spawn-run}
+    else
+        export SPAWN_RUN=${SPAWN_RUN:-$KATA_BUILD/asan/tests-bin/spawn-run}
+    fi
     export ASAN_OPTIONS=detect_leaks=0
     ROOTFS=$(mktemp -d /tmp/spawn-bats.XXXXXX)
     chmod 755 "$ROOTFS"
