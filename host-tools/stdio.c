@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent_api.h"
+#include "loop.h"
 #include "signals.h"
 #include "terminal.h"
 
@@ -34,12 +35,30 @@ static void write_all_or_drop(int fd, const uint8_t *buf, size_t len, bool *drop
     }
 }
 
+/* Our output is gone (`kata-host run ... | head -1`): like a local pipeline, the writer gets
+ * SIGPIPE; a container init ignores signals it has no handler for, so if output keeps coming
+ * half a second later it is killed. Output is drained meanwhile so nothing blocks. */
+static void reader_went_away(struct stdio_relay *r, bool first, int64_t *since)
+{
+    struct kerr *err = NULL;
+    int64_t now = loop_now_ns();
+    if (first) {
+        *since = now;
+        agent_signal(r->client, r->cid, r->eid, SIGPIPE, &err);
+    } else if (*since && now - *since > 500000000LL) {
+        *since = 0;
+        agent_signal(r->client, r->cid, r->eid, SIGKILL, &err);
+    }
+    error_free(err);
+}
+
 static void *reader_main(void *arg)
 {
     struct reader_arg *a = arg;
     struct stdio_relay *r = a->r;
     int fd = a->which == 2 ? r->err_fd : r->out_fd;
     bool dropping = false;
+    int64_t dropped_since = 0;
     for (;;) {
         uint8_t *data = NULL;
         size_t len = 0;
@@ -57,8 +76,11 @@ static void *reader_main(void *arg)
             free(data);
             break;
         }
+        bool was_dropping = dropping;
         write_all_or_drop(fd, data, len, &dropping);
         free(data);
+        if (dropping)
+            reader_went_away(r, !was_dropping, &dropped_since);
     }
     free(a);
     return NULL;

@@ -79,6 +79,13 @@ kh() {
     assert_output "done"
 }
 
+@test "kata-host run: a closed stdout ends an endless writer instead of hanging" {
+    run bash -c "timeout 30 '$KH' run --agent-addr '$ADDR' --rootfs '$ROOTFS' -- yes | head -2; echo rc=\${PIPESTATUS[0]}"
+    assert_line --index 0 "y"
+    assert_line --index 1 "y"
+    assert_output --regexp "rc=(137|141)"
+}
+
 @test "kata-host run: -e, -w and -u reach the process" {
     run kh run --agent-addr "$ADDR" --rootfs "$ROOTFS" -e FOO=bar -w /tmp -u 1000:1000 -- sh -c 'echo $FOO; pwd; id -u; id -g'
     assert_success
