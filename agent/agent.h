@@ -216,6 +216,12 @@ void oom_get_event(struct sandbox *sb, struct ttrpc_call *call);
 /* DestroySandbox/shutdown: parked calls get an error, the queue is dropped. */
 void oom_cancel_waiters(struct sandbox *sb);
 
+/* ------------------------------------------------------------ guest.c (ttRPC handlers) */
+
+void guest_get_details(struct ttrpc_call *call, void *sb);
+void guest_reseed_random(struct ttrpc_call *call, void *sb);
+void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
+
 /* ------------------------------------------------------------ rpc.c */
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);

@@ -252,45 +252,30 @@ static void stats_container(struct ttrpc_call *call, void *sb)
     cgroup_stats_free(stats);
 }
 
-static void guest_details(struct ttrpc_call *call, void *sb)
-{
-    Grpc__GuestDetailsRequest *req = REQ(Grpc__GuestDetailsRequest, call);
-    Grpc__GuestDetailsResponse resp = GRPC__GUEST_DETAILS_RESPONSE__INIT;
-    Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
-    static char *storage_handlers[] = {"virtio-fs", "9p", "ephemeral", "local"};
-    details.version = AGENT_VERSION;
-    details.init_daemon = getpid() == 1;
-    details.n_storage_handlers = sizeof(storage_handlers) / sizeof(storage_handlers[0]);
-    details.storage_handlers = storage_handlers;
-    resp.agent_details = &details;
-    if (req->mem_block_size) {
-        FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "re");
-        unsigned long long v = 0;
-        if (f) {
-            if (fscanf(f, "%llx", &v) != 1)
-                v = 0;
-            fclose(f);
-        }
-        resp.mem_block_size_bytes = v;
-    }
-    if (req->mem_hotplug_probe)
-        resp.support_mem_hotplug_probe = access("/sys/devices/system/memory/probe", F_OK) == 0;
-    ttrpc_reply(call, &resp.base);
-}
-
 static const struct {
     const char *name;
     ttrpc_method_fn fn;
 } agent_methods[] = {
-    {"CreateSandbox", create_sandbox},     {"DestroySandbox", destroy_sandbox},
-    {"CreateContainer", create_container}, {"StartContainer", start_container},
-    {"RemoveContainer", remove_container}, {"ExecProcess", exec_process},
-    {"SignalProcess", signal_process},     {"WaitProcess", wait_process},
-    {"WriteStdin", write_stdin},           {"ReadStdout", read_stdout},
-    {"ReadStderr", read_stderr},           {"CloseStdin", close_stdin},
-    {"TtyWinResize", tty_win_resize},      {"PauseContainer", pause_container},
-    {"ResumeContainer", resume_container}, {"UpdateContainer", update_container},
-    {"GetGuestDetails", guest_details},    {"GetOOMEvent", get_oom_event},
+    {"CreateSandbox", create_sandbox},
+    {"DestroySandbox", destroy_sandbox},
+    {"CreateContainer", create_container},
+    {"StartContainer", start_container},
+    {"RemoveContainer", remove_container},
+    {"ExecProcess", exec_process},
+    {"SignalProcess", signal_process},
+    {"WaitProcess", wait_process},
+    {"WriteStdin", write_stdin},
+    {"ReadStdout", read_stdout},
+    {"ReadStderr", read_stderr},
+    {"CloseStdin", close_stdin},
+    {"TtyWinResize", tty_win_resize},
+    {"PauseContainer", pause_container},
+    {"ResumeContainer", resume_container},
+    {"UpdateContainer", update_container},
+    {"GetGuestDetails", guest_get_details},
+    {"ReseedRandomDev", guest_reseed_random},
+    {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
+    {"GetOOMEvent", get_oom_event},
     {"StatsContainer", stats_container},
 };
 

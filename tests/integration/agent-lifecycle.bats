@@ -251,3 +251,12 @@ teardown() { agent_teardown; }
     run actl stats --id stats
     assert_output --partial INVALID_ARGUMENT
 }
+
+@test "ReseedRandomDev and RemoveStaleVirtiofsShareMounts answer OK; a bad payload does not" {
+    run actl call grpc.AgentService ReseedRandomDev 0a080102030405060708
+    assert_success
+    run actl call grpc.AgentService RemoveStaleVirtiofsShareMounts ""
+    assert_success
+    run actl call grpc.AgentService ReseedRandomDev 0a40
+    assert_output --partial INVALID_ARGUMENT
+}

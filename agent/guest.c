@@ -1,0 +1,109 @@
+/* Guest-wide RPCs that touch no container: GetGuestDetails, ReseedRandomDev,
+ * RemoveStaleVirtiofsShareMounts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "log.h"
+
+/* linux/random.h clashes with musl's sys/ioctl.h; the number is the kernel's ABI. */
+#ifndef RNDRESEEDCRNG
+#define RNDRESEEDCRNG _IO('R', 0x07)
+#endif
+
+/* Where the shared virtio-fs directory is mounted in the guest. */
+#define GUEST_SHARE_DIR AGENT_CONTAINER_BASE "/shared/containers/"
+
+#define REQ(type, call) ((type *)(call)->request)
+
+void guest_get_details(struct ttrpc_call *call, void *sb)
+{
+    Grpc__GuestDetailsRequest *req = REQ(Grpc__GuestDetailsRequest, call);
+    Grpc__GuestDetailsResponse resp = GRPC__GUEST_DETAILS_RESPONSE__INIT;
+    Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
+    static char *storage_handlers[] = {"virtio-fs", "9p", "ephemeral", "local"};
+    details.version = AGENT_VERSION;
+    details.init_daemon = getpid() == 1;
+    details.n_storage_handlers = sizeof(storage_handlers) / sizeof(storage_handlers[0]);
+    details.storage_handlers = storage_handlers;
+    resp.agent_details = &details;
+    if (req->mem_block_size) {
+        FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "re");
+        unsigned long long v = 0;
+        if (f) {
+            if (fscanf(f, "%llx", &v) != 1)
+                v = 0;
+            fclose(f);
+        }
+        resp.mem_block_size_bytes = v;
+    }
+    if (req->mem_hotplug_probe)
+        resp.support_mem_hotplug_probe = access("/sys/devices/system/memory/probe", F_OK) == 0;
+    ttrpc_reply(call, &resp.base);
+}
+
+void guest_reseed_random(struct ttrpc_call *call, void *sb)
+{
+    Grpc__ReseedRandomDevRequest *req = REQ(Grpc__ReseedRandomDevRequest, call);
+    cleanup_close int fd = open("/dev/random", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "open /dev/random: %s", strerror(errno));
+        return;
+    }
+    /* Mixed into the pool (not credited), then the CRNG is reseeded from it, as upstream. */
+    if (req->data.len && write(fd, req->data.data, req->data.len) != (ssize_t)req->data.len) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "write /dev/random: %s", strerror(errno));
+        return;
+    }
+    if (ioctl(fd, RNDRESEEDCRNG, 0) < 0) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "reseed the CRNG: %s", strerror(errno));
+        return;
+    }
+    ttrpc_reply(call, NULL);
+}
+
+/* Unescapes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+/* A stat() of each mount point below the shared directory lets virtiofsd notice files that
+ * are gone on the host and drop their cached fds (kata-containers issue 6455). */
+void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb)
+{
+    cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "open /proc/self/mountinfo: %s", strerror(errno));
+        return;
+    }
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        char mp[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+            continue;
+        unescape(mp);
+        if (strncmp(mp, GUEST_SHARE_DIR, strlen(GUEST_SHARE_DIR)) != 0)
+            continue;
+        struct stat st;
+        if (stat(mp, &st) < 0)
+            log_info("guest", "stat %s: %m", mp);
+    }
+    ttrpc_reply(call, NULL);
+}
