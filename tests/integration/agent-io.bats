@@ -197,3 +197,20 @@ teardown() { agent_teardown; }
         assert_output "n$i"
     done
 }
+
+@test "parked calls whose deadline (timeout_nano) passes are dropped cleanly" {
+    actl create-container --id dl --rootfs "$ROOTFS" -- /bin/payload cat
+    actl start-container --id dl
+    run actl -T 0.3 wait --id dl
+    assert_failure
+    run actl -T 0.3 read-stdout --id dl
+    assert_failure
+    # the process is unaffected: it still echoes, and exits normally
+    actl write-stdin --id dl --data ping
+    run actl read-stdout --id dl
+    assert_output ping
+    actl close-stdin --id dl
+    run actl wait --id dl
+    assert_output 0
+    actl remove --id dl
+}
