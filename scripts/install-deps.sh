@@ -11,6 +11,7 @@ PKGS=(
   bats bats-assert bats-support crun util-linux iproute2
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf
+  file procps
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -8,7 +8,7 @@ bats_load_library bats-assert
 agent_setup_file() {
     export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
     export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export AGENT_BIN=$KATA_BUILD/asan/bin/kata-agent
+    export AGENT_BIN=${AGENT_BIN:-$KATA_BUILD/asan/bin/kata-agent}
     export AGENTCTL_BIN=$KATA_BUILD/bin/agentctl
     export PAYLOAD=$KATA_BUILD/tests-bin/payload
     export WORK=$(mktemp -d /tmp/agent-bats.XXXXXX)
