@@ -94,8 +94,10 @@ int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err)
                                         err);
     if (r < 0)
         return r;
-    /* Nothing mounted from now on may propagate back to the agent's namespace. */
-    unsigned long first = (prop & MS_SHARED) ? (MS_REC | MS_SLAVE) : prop;
+    /* Nothing mounted from now on may propagate back to the agent's namespace: the whole
+     * tree becomes a slave (or private) first; the requested propagation of the container's
+     * root is set once it is the root. */
+    unsigned long first = prop == (MS_REC | MS_PRIVATE) ? prop : (MS_REC | MS_SLAVE);
     if (mount(NULL, "/", NULL, first, NULL) < 0)
         return make_error(err, errno, "set propagation of /");
     if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -115,7 +117,7 @@ int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err)
     r = pivot(root_fd, err);
     if (r < 0)
         return r;
-    if ((prop & MS_SHARED) && mount(NULL, "/", NULL, prop, NULL) < 0)
+    if (prop != first && mount(NULL, "/", NULL, prop, NULL) < 0)
         return make_error(err, errno, "set rootfs propagation");
     r = sysctls_apply(spec, err);
     if (r == 0 && spec->linux)

@@ -82,6 +82,29 @@ ctr() {
     assert_output --regexp '^tmpfs /mnt/t tmpfs rw,nosuid,.*size=1024k'
 }
 
+@test "rootfs propagation: slave by default, as requested otherwise; nothing leaks to the caller" {
+    # The caller's namespace is made shared, so a mount leaking from the container would show
+    # up in it (the leak check runs there, after the container).
+    root_line='awk "\$5 == \"/\"" /proc/self/mountinfo'
+    in_shared() {
+        unshare -m --propagation shared sh -c "\"\$0\" \"\$@\"; grep -c '$ROOTFS' /proc/self/mountinfo || true" "$SPAWN_RUN" -r "$ROOTFS" "$@"
+    }
+    run in_shared -m /mnt/t:tmpfs:tmpfs: -- sh -c "$root_line"
+    assert_success
+    assert_line --index 0 --partial " master:"
+    assert_line --index 1 "0"
+    run in_shared -q rprivate -- sh -c "$root_line"
+    refute_line --index 0 --partial " master:"
+    refute_line --index 0 --partial " shared:"
+    assert_line --index 1 "0"
+    run in_shared -q rshared -m /mnt/t:tmpfs:tmpfs: -- sh -c "$root_line"
+    assert_line --index 0 --partial " shared:"
+    assert_line --index 1 "0"
+    run ctr -q sideways -- true
+    assert_equal "$status" 125
+    assert_output --partial "invalid rootfs propagation 'sideways'"
+}
+
 @test "read-only bind mount of a host directory" {
     src=$(mktemp -d)
     echo from-host >"$src/f"

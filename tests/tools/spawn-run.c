@@ -44,7 +44,8 @@ static void usage(void)
         "DEST:TYPE:SRC:OPTS]\n"
         "  [-k MASKED] [-o READONLY] [-l RLIMIT_X=SOFT:HARD] [-C CAPS|none] [-A CAPS] [-P]\n"
         "  [-O OOMADJ] [-s KEY=VALUE] [-x C:H:S] [-y C:H:S] [-G CGPATH] [-L MEMBYTES] [-p PIDS]\n"
-        "  [-Z CGROOT] [-H] [-K SIGNAL] [-S] [-E INITPID] [-w PIDFILE] -- CMD [ARG...]\n");
+        "  [-q PROPAGATION] [-Z CGROOT] [-H] [-K SIGNAL] [-S] [-E INITPID] [-w PIDFILE] -- CMD "
+        "[ARG...]\n");
     exit(2);
 }
 
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
         PUSH(capnames, n_capnames, xstrdup(default_caps[i]));
     int opt;
     while ((opt = getopt(argc, argv,
-                         "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:K:SZ:")) != -1) {
+                         "r:tT:n:j:h:u:U:g:e:c:RMm:k:o:l:C:A:PO:s:x:y:G:L:p:HE:w:K:SZ:q:")) != -1) {
         switch (opt) {
         case 'r':
             root.path = optarg;
@@ -306,6 +307,9 @@ int main(int argc, char **argv)
             break;
         case 'S':
             stats = true;
+            break;
+        case 'q':
+            lx.rootfspropagation = optarg;
             break;
         case 'Z':
             cgroot = optarg;
