@@ -21,12 +21,14 @@ agent_setup_file() {
     agent_start
 }
 
-# Starts the agent; its pid goes to $WORK/agent.pid.
+# Starts the agent; its pid goes to $WORK/agent.pid. It gets a private /run, so what it creates
+# there (bundles, sandbox files, /run/sandbox-ns) never touches the host's.
 agent_start() {
     rm -f "$AGENT_SOCK" "$WORK/agent.rc" "$WORK/agent.pid"
     # A small supervisor records the agent's pid and, once it exits, its exit status.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
-        setsid sh -c 'unshare -m --propagation private "$1" & echo $! >"$2/agent.pid"; wait $!; echo $? >"$2/agent.rc"' \
+        setsid sh -c 'unshare -m --propagation private sh -c "mount -t tmpfs -o mode=755 agent-run /run && exec \"\$0\"" "$1" &
+            echo $! >"$2/agent.pid"; wait $!; echo $? >"$2/agent.rc"' \
         sh "$AGENT_BIN" "$WORK" >/dev/null 2>>"$AGENT_LOG" </dev/null &
     for _ in $(seq 100); do
         [ -S "$AGENT_SOCK" ] && [ -s "$WORK/agent.pid" ] && return 0
