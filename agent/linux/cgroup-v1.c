@@ -109,24 +109,34 @@ static int apply_cpu(struct cgroup *cg, const Grpc__LinuxCPU *cpu, struct kerr *
     return r;
 }
 
+static bool has_memsw(struct cgroup *cg)
+{
+    const char *dir = cgroup_dir(cg, "memory");
+    cleanup_free char *p = dir ? xasprintf("%s/memory.memsw.limit_in_bytes", dir) : NULL;
+    return p && access(p, F_OK) == 0;
+}
+
 static int apply_memory(struct cgroup *cg, const Grpc__LinuxMemory *mem, struct kerr **err)
 {
     int r = 0;
-    if (mem->limit && mem->swap) {
+    /* Without swap accounting there is no memsw file and no swap to limit (runtimes send a
+     * swap value by default). */
+    int64_t swap = has_memsw(cg) ? mem->swap : 0;
+    if (mem->limit && swap) {
         /* memsw must stay >= limit at every step: which one goes first depends on whether
          * the limits grow or shrink, so try one order and fall back to the other. */
         cleanup_error struct kerr *first = NULL;
-        if (put_num(cg, "memory", "memory.memsw.limit_in_bytes", mem->swap, &first) < 0) {
+        if (put_num(cg, "memory", "memory.memsw.limit_in_bytes", swap, &first) < 0) {
             r = put_num(cg, "memory", "memory.limit_in_bytes", mem->limit, err);
             if (r == 0)
-                r = put_num(cg, "memory", "memory.memsw.limit_in_bytes", mem->swap, err);
+                r = put_num(cg, "memory", "memory.memsw.limit_in_bytes", swap, err);
         } else {
             r = put_num(cg, "memory", "memory.limit_in_bytes", mem->limit, err);
         }
     } else if (mem->limit) {
         r = put_num(cg, "memory", "memory.limit_in_bytes", mem->limit, err);
-    } else if (mem->swap) {
-        r = put_num(cg, "memory", "memory.memsw.limit_in_bytes", mem->swap, err);
+    } else if (swap) {
+        r = put_num(cg, "memory", "memory.memsw.limit_in_bytes", swap, err);
     }
     if (r == 0 && mem->reservation)
         r = put_num(cg, "memory", "memory.soft_limit_in_bytes", mem->reservation, err);

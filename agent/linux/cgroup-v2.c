@@ -109,7 +109,9 @@ static int apply_memory(int dfd, const Grpc__LinuxMemory *mem, struct kerr **err
     r = 0;
     if (mem->limit)
         r = put_i64(dfd, "memory.max", mem->limit, err);
-    if (r == 0 && swap)
+    /* Without swap accounting (no swap in the kernel) the file does not exist and there is
+     * nothing to limit: runtimes send a swap value by default (docker: twice the memory). */
+    if (r == 0 && swap && faccessat(dfd, "memory.swap.max", F_OK, 0) == 0)
         r = put(dfd, "memory.swap.max", buf, err);
     if (r == 0 && mem->reservation)
         r = put_i64(dfd, "memory.low", mem->reservation, err);

@@ -451,6 +451,15 @@ static void test_cgroup_v2(void)
        "v2: SIGKILL to all goes through cgroup.kill");
     test_stats_v2(cg);
     test_oom_v2(cg);
+    put("v2/kata/c1/memory.max", "");
+    cleanup_free char *swapfile = xasprintf("%s/v2/kata/c1/memory.swap.max", tmpdir);
+    unlink(swapfile);
+    Grpc__LinuxMemory m4 = {.limit = 200, .swap = 400};
+    Grpc__LinuxResources noswap = {.memory = &m4};
+    ok(cgroup_update(cg, &noswap, &err) == 0 && file_is("v2/kata/c1/memory.max", "200") &&
+           access(swapfile, F_OK) < 0,
+       "v2: swap skipped without swap accounting (no memory.swap.max)");
+    error_freep(&err);
     put("v2/kata/c1/memory.low", "");
     Grpc__LinuxMemory m3 = {.swap = 10};
     Grpc__LinuxResources bad3 = {.memory = &m3};
