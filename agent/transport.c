@@ -51,6 +51,7 @@ static void on_accept(struct loop_source *src, int fd, uint32_t events, void *da
             log_warn("transport", "accept: %m");
         return;
     }
+    log_debug("transport", "new connection (fd %d)", c);
     if (!ttrpc_server_add_conn(t->srv, c, 0, NULL, NULL))
         close(c);
 }

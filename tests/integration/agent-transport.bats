@@ -1,0 +1,77 @@
+#!/usr/bin/env bats
+# kata-agent's addresses and start-up configuration: abstract unix sockets, bad addresses and
+# bad settings make it exit 1 with a clear message (it never runs half-configured).
+bats_load_library bats-support
+bats_load_library bats-assert
+
+setup() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    KATA_BUILD=${KATA_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
+    AGENT_BIN=$KATA_BUILD/asan/bin/kata-agent
+    AGENTCTL_BIN=$KATA_BUILD/bin/agentctl
+    [ -x "$AGENT_BIN" ] && [ -x "$AGENTCTL_BIN" ] || skip "kata-agent/agentctl not built"
+    LOG=$(mktemp /tmp/agent-transport.XXXXXX)
+}
+
+teardown() {
+    [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -f "$LOG"
+}
+
+start_agent() { # start_agent ADDR [ENV=VAL...]
+    local addr=$1
+    shift
+    env KATA_AGENT_SERVER_ADDR="$addr" "$@" unshare -m --propagation private "$AGENT_BIN" 2>"$LOG" &
+    PID=$!
+}
+
+@test "listens on an abstract unix socket (unix://@name)" {
+    local name=kata-agent-test-$$
+    start_agent "unix://@$name"
+    for _ in $(seq 50); do
+        run "$AGENTCTL_BIN" -a "unix://@$name" check
+        [ "$output" = SERVING ] && break
+        sleep 0.05
+    done
+    assert_output SERVING
+    run grep -c "listening on unix://@$name" "$LOG"
+    assert_output 1
+}
+
+@test "an unsupported address scheme is a start-up error" {
+    run env KATA_AGENT_SERVER_ADDR=tcp://1.2.3.4:5 timeout 10 "$AGENT_BIN"
+    assert_equal "$status" 1
+    assert_output --partial 'unsupported server address tcp://1.2.3.4:5'
+}
+
+@test "a malformed vsock address is a start-up error" {
+    run env KATA_AGENT_SERVER_ADDR=vsock://abc timeout 10 "$AGENT_BIN"
+    assert_equal "$status" 1
+    assert_output --partial 'vsock://abc'
+}
+
+@test "a serial port that does not exist: no channel, exit 1" {
+    run env KATA_AGENT_SERVER_ADDR=serial://no.such.port timeout 10 "$AGENT_BIN"
+    assert_equal "$status" 1
+    assert_output --partial 'no channel to serve'
+    assert_output --partial 'no.such.port'
+}
+
+@test "a bad KATA_AGENT_LOG_LEVEL is a start-up error" {
+    run env KATA_AGENT_SERVER_ADDR=unix:///tmp/never.sock KATA_AGENT_LOG_LEVEL=loud timeout 10 "$AGENT_BIN"
+    assert_equal "$status" 1
+    assert_output --partial 'invalid KATA_AGENT_LOG_LEVEL loud'
+}
+
+@test "KATA_AGENT_LOG_LEVEL=debug shows debug lines; --version prints the version" {
+    local sock
+    sock=$(mktemp -u /tmp/agent-dbg.XXXXXX)
+    start_agent "unix://$sock" KATA_AGENT_LOG_LEVEL=debug
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
+    run "$AGENTCTL_BIN" -a "unix://$sock" check
+    assert_output SERVING
+    run grep -c '"level":"debug"' "$LOG"
+    refute_output 0
+    run "$AGENT_BIN" --version
+    assert_output --regexp '^kata-agent [0-9]'
+}
