@@ -150,10 +150,54 @@ static int apply_memory(struct cgroup *cg, const Grpc__LinuxMemory *mem, struct 
     return r;
 }
 
+static int put_devices(struct cgroup *cg, const char *file, Grpc__LinuxThrottleDevice **d, size_t n,
+                       struct kerr **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %" PRIu64, d[i]->major, d[i]->minor,
+                 d[i]->rate);
+        int r = put_at(cg, "blkio", file, buf, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply_blkio(struct cgroup *cg, const Grpc__LinuxBlockIO *b, struct kerr **err)
+{
+    int r = 0;
+    if (b->weight)
+        r = put_num(cg, "blkio", "blkio.weight", b->weight, err);
+    if (r == 0 && b->leafweight)
+        r = put_num(cg, "blkio", "blkio.leaf_weight", b->leafweight, err);
+    for (size_t i = 0; r == 0 && i < b->n_weightdevice; i++) {
+        const Grpc__LinuxWeightDevice *w = b->weightdevice[i];
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %u", w->major, w->minor, w->weight);
+        r = put_at(cg, "blkio", "blkio.weight_device", buf, err);
+    }
+    if (r == 0)
+        r = put_devices(cg, "blkio.throttle.read_bps_device", b->throttlereadbpsdevice,
+                        b->n_throttlereadbpsdevice, err);
+    if (r == 0)
+        r = put_devices(cg, "blkio.throttle.write_bps_device", b->throttlewritebpsdevice,
+                        b->n_throttlewritebpsdevice, err);
+    if (r == 0)
+        r = put_devices(cg, "blkio.throttle.read_iops_device", b->throttlereadiopsdevice,
+                        b->n_throttlereadiopsdevice, err);
+    if (r == 0)
+        r = put_devices(cg, "blkio.throttle.write_iops_device", b->throttlewriteiopsdevice,
+                        b->n_throttlewriteiopsdevice, err);
+    return r;
+}
+
 int cgroup_v1_apply(struct cgroup *cg, const Grpc__LinuxResources *res, struct kerr **err)
 {
     int r = 0;
-    if (res->cpu)
+    if (res->blockio)
+        r = apply_blkio(cg, res->blockio, err);
+    if (r == 0 && res->cpu)
         r = apply_cpu(cg, res->cpu, err);
     if (r == 0 && res->memory)
         r = apply_memory(cg, res->memory, err);

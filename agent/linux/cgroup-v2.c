@@ -119,6 +119,55 @@ static int apply_memory(int dfd, const Grpc__LinuxMemory *mem, struct kerr **err
     return r;
 }
 
+/* blkio weights [10, 1000] to io.weight [1, 10000], linearly (io.bfq.weight takes the v1
+ * range as is). */
+static uint64_t blkio_weight_to_io(uint64_t w)
+{
+    return w <= 10 ? 1 : w >= 1000 ? 10000 : 1 + ((w - 10) * 9999) / 990;
+}
+
+static int io_max(int dfd, const char *key, Grpc__LinuxThrottleDevice **d, size_t n,
+                  struct kerr **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %s=%" PRIu64, d[i]->major, d[i]->minor,
+                 key, d[i]->rate);
+        int r = put(dfd, "io.max", buf, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply_io(int dfd, const Grpc__LinuxBlockIO *b, struct kerr **err)
+{
+    bool bfq = faccessat(dfd, "io.bfq.weight", F_OK, 0) == 0;
+    const char *wfile = bfq ? "io.bfq.weight" : "io.weight";
+    char buf[96];
+    int r = 0;
+    if (b->weight) {
+        snprintf(buf, sizeof(buf), "default %" PRIu64,
+                 bfq ? (uint64_t)b->weight : blkio_weight_to_io(b->weight));
+        r = put(dfd, wfile, buf, err);
+    }
+    for (size_t i = 0; r == 0 && i < b->n_weightdevice; i++) {
+        const Grpc__LinuxWeightDevice *w = b->weightdevice[i];
+        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %" PRIu64, w->major, w->minor,
+                 bfq ? (uint64_t)w->weight : blkio_weight_to_io(w->weight));
+        r = put(dfd, wfile, buf, err);
+    }
+    if (r == 0)
+        r = io_max(dfd, "rbps", b->throttlereadbpsdevice, b->n_throttlereadbpsdevice, err);
+    if (r == 0)
+        r = io_max(dfd, "wbps", b->throttlewritebpsdevice, b->n_throttlewritebpsdevice, err);
+    if (r == 0)
+        r = io_max(dfd, "riops", b->throttlereadiopsdevice, b->n_throttlereadiopsdevice, err);
+    if (r == 0)
+        r = io_max(dfd, "wiops", b->throttlewriteiopsdevice, b->n_throttlewriteiopsdevice, err);
+    return r;
+}
+
 int cgroup_v2_apply(struct cgroup *cg, const Grpc__LinuxResources *res, struct kerr **err)
 {
     cleanup_close int dfd = cgroup_open_dir(cg->dir, err);
@@ -131,6 +180,8 @@ int cgroup_v2_apply(struct cgroup *cg, const Grpc__LinuxResources *res, struct k
         r = apply_memory(dfd, res->memory, err);
     if (r == 0 && res->pids && res->pids->limit)
         r = put_i64(dfd, "pids.max", res->pids->limit > 0 ? res->pids->limit : -1, err);
+    if (r == 0 && res->blockio)
+        r = apply_io(dfd, res->blockio, err);
     for (size_t i = 0; r == 0 && i < res->n_hugepagelimits; i++) {
         const Grpc__LinuxHugepageLimit *h = res->hugepagelimits[i];
         r = cgroup_check_pagesize(h->pagesize, err);

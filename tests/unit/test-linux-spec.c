@@ -451,6 +451,17 @@ static void test_cgroup_v2(void)
        "v2: SIGKILL to all goes through cgroup.kill");
     test_stats_v2(cg);
     test_oom_v2(cg);
+    put("v2/kata/c1/io.weight", "");
+    put("v2/kata/c1/io.max", "");
+    Grpc__LinuxThrottleDevice td = {.major = 8, .minor = 0, .rate = 1048576};
+    Grpc__LinuxThrottleDevice *tds[] = {&td};
+    Grpc__LinuxBlockIO bio = {
+        .weight = 500, .n_throttlereadbpsdevice = 1, .throttlereadbpsdevice = tds};
+    Grpc__LinuxResources iores = {.blockio = &bio};
+    ok(cgroup_update(cg, &iores, &err) == 0 && file_is("v2/kata/c1/io.weight", "default 4950") &&
+           file_is("v2/kata/c1/io.max", "8:0 rbps=1048576"),
+       "v2: blkio weight -> io.weight, throttle -> io.max");
+    error_freep(&err);
     put("v2/kata/c1/memory.max", "");
     cleanup_free char *swapfile = xasprintf("%s/v2/kata/c1/memory.swap.max", tmpdir);
     unlink(swapfile);
@@ -493,6 +504,7 @@ static void test_cgroup_v1(void)
         "cpuset/kata/c1/cgroup.procs",
         "freezer/kata/c1/freezer.state",
         "freezer/kata/c1/cgroup.procs",
+        "blkio/kata/c1/cgroup.procs",
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         cleanup_free char *p = xasprintf("v1/%s", files[i]);
@@ -530,11 +542,22 @@ static void test_cgroup_v1(void)
     ok(file_is("v1/pids/kata/c1/pids.max", "64"), "v1: pids.max");
     ok(file_is("v1/hugetlb/kata/c1/hugetlb.2MB.limit_in_bytes", "4194304"), "v1: hugetlb limit");
     ok(cgroup_dir(cg, "memory") && strstr(cgroup_dir(cg, "memory"), "/v1/memory/kata/c1") &&
-           cgroup_dir(cg, "blkio") == NULL,
+           cgroup_dir(cg, "net_cls") == NULL,
        "v1: per-controller directories");
     ok(cgroup_enter(cg, 99, &err) == 0 && file_is("v1/pids/kata/c1/cgroup.procs", "99") &&
            file_is("v1/memory/kata/c1/cgroup.procs", "99"),
        "v1: enter writes every hierarchy");
+    put("v1/blkio/kata/c1/blkio.weight", "");
+    put("v1/blkio/kata/c1/blkio.throttle.write_iops_device", "");
+    Grpc__LinuxThrottleDevice td = {.major = 253, .minor = 1, .rate = 300};
+    Grpc__LinuxThrottleDevice *tds[] = {&td};
+    Grpc__LinuxBlockIO bio = {
+        .weight = 500, .n_throttlewriteiopsdevice = 1, .throttlewriteiopsdevice = tds};
+    Grpc__LinuxResources iores = {.blockio = &bio};
+    ok(cgroup_update(cg, &iores, &err) == 0 && file_is("v1/blkio/kata/c1/blkio.weight", "500") &&
+           file_is("v1/blkio/kata/c1/blkio.throttle.write_iops_device", "253:1 300"),
+       "v1: blkio weight and throttle");
+    error_freep(&err);
     put("v1/freezer/kata/c1/freezer.state", "");
     ok(cgroup_freeze(cg, false, &err) == 0 && file_is("v1/freezer/kata/c1/freezer.state", "THAWED"),
        "v1: thaw writes freezer.state");
