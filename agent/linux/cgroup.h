@@ -6,7 +6,11 @@
  * Values in LinuxResources that are 0 mean "not set" (proto3 has no presence), as upstream
  * Kata treats them. Conversions follow crun: shares -> cpu.weight linearly from [2, 262144]
  * to [1, 10000]; quota/period -> cpu.max "QUOTA PERIOD" or "max PERIOD"; v2 swap is
- * memory.swap.max = swap - limit (OCI's swap counts memory + swap); limits of -1 mean "max". */
+ * memory.swap.max = swap - limit (OCI's swap counts memory + swap); limits of -1 mean "max";
+ * blkio weight [10, 1000] -> io.weight [1, 10000] (io.bfq.weight takes it as is). Swap limits
+ * are skipped where the kernel has no swap accounting. Not applied: Resources.Devices and
+ * Network (upstream's runtime strips them), v2 swappiness/kernel memory/OOM-killer switch
+ * (no v2 files); v2 realtime limits are refused. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
