@@ -99,6 +99,21 @@ wait_running() {
     assert_output --partial "33 101"
 }
 
+@test "-it: an interactive shell on a terminal; the host terminal is restored" {
+    command -v script >/dev/null || skip "script(1) not installed"
+    run bash -c "printf 'echo hi-\$((1+1))\nexit 5\n' | timeout $T script -qec \"stty -g >'$WORK/tty.before'; '$KH' run -it -- sh; echo rc=\\\$?; stty -g >'$WORK/tty.after'\" /dev/null | tr -d '\r'"
+    assert_line "hi-2"
+    assert_line "rc=5"
+    cmp "$WORK/tty.before" "$WORK/tty.after"
+}
+
+@test "-it: a terminal resize reaches the container (SIGWINCH -> TtyWinResize)" {
+    run timeout "$T" /usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/winch.py" "$KH"
+    assert_success
+    assert_line "20 70"
+    assert_line "40 120"
+}
+
 @test "-e, -w and -u reach the process" {
     run kh run -e FOO=bar -w /tmp -u 1000:1000 -- sh -c 'echo $FOO; pwd; id -u; id -g'
     assert_success
