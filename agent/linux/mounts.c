@@ -233,6 +233,34 @@ static int mount_cgroup_v1(int root_fd, const Grpc__Mount *m, unsigned long flag
     return 0;
 }
 
+/* Opens the mount point. Images often ship /etc/resolv.conf and friends as symlinks to files
+ * that only exist at run time: a dangling symlink gets its target created (inside the root),
+ * like runc does. */
+static int open_target(int root_fd, const char *dest, bool file, struct kerr **err)
+{
+    cleanup_error struct kerr *first = NULL;
+    int fd = mount_open_in_root(root_fd, dest, O_PATH, &first);
+    if (fd >= 0 || first->errnum != ENOENT)
+        return fd >= 0 ? fd : make_error(err, first->errnum, "%s", first->msg);
+    cleanup_free char *parent = xstrdup(dest);
+    char *slash = strrchr(parent, '/');
+    *slash = '\0';
+    cleanup_close int pfd =
+        mount_open_in_root(root_fd, *parent ? parent : "/", O_PATH | O_DIRECTORY, err);
+    if (pfd < 0)
+        return pfd;
+    char link[4096];
+    ssize_t n = readlinkat(pfd, slash + 1, link, sizeof(link) - 1);
+    if (n <= 0)
+        return make_error(err, ENOENT, "mount point %s", dest);
+    link[n] = '\0';
+    cleanup_free char *target = link[0] == '/' ? xstrdup(link) : xasprintf("%s/%s", parent, link);
+    int r = mount_make_target(root_fd, target, file, err);
+    if (r < 0)
+        return r;
+    return mount_open_in_root(root_fd, dest, O_PATH, err);
+}
+
 int mount_one(int root_fd, const Grpc__Mount *m, struct cgroup *cg, bool *ret_dev_tmpfs,
               struct kerr **err)
 {
@@ -266,7 +294,7 @@ int mount_one(int root_fd, const Grpc__Mount *m, struct cgroup *cg, bool *ret_de
         mount_opts_free(&o);
         return r;
     }
-    cleanup_close int fd = mount_open_in_root(root_fd, m->destination, O_PATH, err);
+    cleanup_close int fd = open_target(root_fd, m->destination, file, err);
     if (fd < 0) {
         mount_opts_free(&o);
         return fd;

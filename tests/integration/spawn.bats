@@ -115,6 +115,18 @@ ctr() {
     assert_output --partial "Read-only file system"
 }
 
+@test "bind onto a dangling symlink creates its target inside the rootfs" {
+    ln -sfn ../run/resolv-target "$ROOTFS/etc/dangling"
+    ln -sfn /../../../../tmp/escape-target "$ROOTFS/etc/dangling-abs"
+    src=$(mktemp)
+    echo "nameserver 192.0.2.1" >"$src"
+    run ctr -m "/etc/dangling:bind:$src:rbind,ro" -m "/etc/dangling-abs:bind:$src:rbind,ro" -- sh -c 'cat /etc/dangling; ls /run/resolv-target /tmp/escape-target'
+    rm -f "$src" "$ROOTFS/etc/dangling" "$ROOTFS/etc/dangling-abs" "$ROOTFS/run/resolv-target" "$ROOTFS/tmp/escape-target"
+    assert_success
+    assert_line --index 0 "nameserver 192.0.2.1"
+    [ ! -e /tmp/escape-target ]
+}
+
 @test "default devices, /dev links and devpts" {
     run ctr -- sh -c 'stat -c "%n %t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in ptmx fd stdin; do readlink /dev/$l; done; echo x >/dev/null && echo ok'
     assert_success
