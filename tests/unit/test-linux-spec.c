@@ -21,6 +21,7 @@
 #include "agent/linux/fsutil.h"
 #include "agent/linux/mounts.h"
 #include "agent/linux/rlimits.h"
+#include "agent/linux/spawn.h"
 #include "agent/linux/user.h"
 #include "cleanup.h"
 #include "ttrpc.h"
@@ -256,7 +257,7 @@ static void test_users(void)
     u.username = "ghost";
     ok(user_resolve(&u, pw, gr, &ids, &err) < 0 && err && strstr(err->msg, "ghost") &&
            error_status(err) == RPC_INVALID_ARGUMENT,
-       "unknown user name: %s", err ? err->msg : "");
+       "unknown user name is an INVALID_ARGUMENT naming it");
     error_freep(&err);
 
     u.username = "user:nogroup";
@@ -564,6 +565,45 @@ static void test_cgroup_v1(void)
     cgroup_free(cg);
 }
 
+static void spawn_refused(const struct spawn_config *cfg, const char *want, const char *what)
+{
+    struct spawn_result r;
+    struct kerr *err = NULL;
+    bool refused = spawn_process(cfg, &r, &err) < 0;
+    ok(refused && err && error_status(err) == RPC_INVALID_ARGUMENT && strstr(err->msg, want),
+       "spawn refuses %s: %s", what, err ? err->msg : "(no error)");
+    error_free(err);
+}
+
+/* Input checks that happen before anything is cloned. */
+static void test_spawn_validation(void)
+{
+    Grpc__Process proc = {0};
+    Grpc__Spec spec = {.process = &proc};
+    struct spawn_config cfg = {.spec = &spec};
+    spawn_refused(&cfg, "spec and process are required", "a missing process");
+    cfg.process = &proc;
+    spawn_refused(&cfg, "args must not be empty", "empty args");
+    char *args[] = {"true"};
+    proc.args = args;
+    proc.n_args = 1;
+    cfg.exec = true;
+    spawn_refused(&cfg, "needs the init pid", "an exec without init pid");
+    cfg.init_pid = 1;
+    cfg.hold = true;
+    spawn_refused(&cfg, "cannot be held", "a held exec");
+    Grpc__LinuxNamespace userns = {.type = "user", .path = ""};
+    Grpc__LinuxNamespace *nss[] = {&userns};
+    Grpc__Linux lx = {.n_namespaces = 1, .namespaces = nss};
+    spec.linux = &lx;
+    cfg.exec = false;
+    cfg.hold = false;
+    spawn_refused(&cfg, "needs uid and gid mappings", "a user namespace without maps");
+    Grpc__LinuxNamespace bogus = {.type = "bogus", .path = ""};
+    nss[0] = &bogus;
+    spawn_refused(&cfg, "unsupported namespace type 'bogus'", "an unknown namespace");
+}
+
 int main(void)
 {
     if (mkdtemp(tmpdir) == NULL) {
@@ -580,6 +620,7 @@ int main(void)
     test_exec_path();
     test_cgroup_v2();
     test_cgroup_v1();
+    test_spawn_validation();
     printf("1..%d\n", n_tests);
     cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
