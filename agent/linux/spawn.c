@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -109,6 +110,25 @@ static int recv_msg(int sock, struct spawn_msg *m, int *ret_fd)
                 close(fd);
         }
     return m->type;
+}
+
+/* The agent serves everything else from the same thread: a child stuck in its setup (a hung
+ * filesystem, say) must not stop it for longer than the host waits for CreateContainer. */
+#define SETUP_TIMEOUT_MS 60000
+
+/* recv_msg for the agent side, bounded by SETUP_TIMEOUT_MS (-ETIMEDOUT). */
+static int recv_msg_agent(int sock, struct spawn_msg *m, int *ret_fd)
+{
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    int n;
+    do
+        n = poll(&p, 1, SETUP_TIMEOUT_MS);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -ETIMEDOUT;
+    return recv_msg(sock, m, ret_fd);
 }
 
 static int error_from_msg(const struct spawn_msg *m, struct kerr **err)
@@ -385,7 +405,7 @@ static int validate(const struct spawn_config *cfg, struct kerr **err)
 static int wait_exec(int sock, struct kerr **err)
 {
     struct spawn_msg m;
-    int t = recv_msg(sock, &m, NULL);
+    int t = recv_msg_agent(sock, &m, NULL);
     if (t == MSG_ERROR)
         return error_from_msg(&m, err);
     if (t < 0)
@@ -511,9 +531,13 @@ static int launch_run_setup(const struct spawn_config *cfg, struct launch *l, st
             return r;
     }
     struct spawn_msg m;
-    int t = send_msg(l->sv[0], MSG_GO, NULL, -1) < 0 ? 0 : recv_msg(l->sv[0], &m, &l->master);
+    int t = send_msg(l->sv[0], MSG_GO, NULL, -1) < 0 ? 0 : recv_msg_agent(l->sv[0], &m, &l->master);
     if (t == MSG_ERROR)
         return error_from_msg(&m, err);
+    if (t == -ETIMEDOUT)
+        return make_status(err, RPC_DEADLINE_EXCEEDED, ETIMEDOUT,
+                           "container process setup did not finish in %d s",
+                           SETUP_TIMEOUT_MS / 1000);
     if (t != MSG_READY) {
         r = child_died(l->pid, err);
         l->pid = -1;
