@@ -539,17 +539,33 @@ void sandbox_dump_console(struct sandbox *sb)
 
 void sandbox_teardown(struct sandbox *sb)
 {
+    int64_t destroy_start = loop_now_ns();
     if (sb->client) {
         bool alive = sb->opts->agent_addr || (sb->vm_started && vm_running(&sb->vm));
         if (alive) {
             struct kerr *e = NULL;
-            agent_destroy_sandbox(sb->client, 5LL * 1000000000LL, &e);
+            int r = agent_destroy_sandbox(sb->client, 5LL * 1000000000LL, &e);
             error_free(e);
+            /* As Kata's runtime does (QMP quit after DestroySandbox): once the agent has
+             * stopped the containers and unmounted the storages there is nothing left to save,
+             * so QEMU is told to quit rather than waiting ~0.1 s for the guest's own power-off.
+             * SIGTERM makes QEMU shut down cleanly. */
+            if (r == 0 && sb->vm_started && sb->vm.pid > 0 && !getenv("KATA_HOST_GUEST_POWEROFF"))
+                kill(sb->vm.pid, SIGTERM);
+            if (sb->opts->verbose)
+                fprintf(stderr, "kata-host: %-18s %8.1f ms  (took %.1f ms)\n", "sandbox destroyed",
+                        (double)(loop_now_ns() - sb->start_ns) / 1e6,
+                        (double)(loop_now_ns() - destroy_start) / 1e6);
         }
     }
+    int64_t destroyed = loop_now_ns();
     if (sb->vm_started) {
-        /* The agent powers the VM off after DestroySandbox. */
-        vm_wait(&sb->vm, 3000);
+        bool off = vm_wait(&sb->vm, 3000);
+        if (sb->opts && sb->opts->verbose)
+            fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s %.1f ms after DestroySandbox)\n",
+                    off ? "vm exited" : "vm killed",
+                    (double)(loop_now_ns() - sb->start_ns) / 1e6, off ? "" : "no exit",
+                    (double)(loop_now_ns() - destroyed) / 1e6);
         vm_stop(&sb->vm);
         sb->vm_started = false;
     } else if (sb->vm.console_log_fd > 0) {
