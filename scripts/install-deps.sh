@@ -8,7 +8,7 @@ PKGS=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev
   qemu-system-x86 socat
   linux-image-amd64
-  bats bats-assert bats-support crun util-linux iproute2
+  bats bats-assert bats-support crun util-linux iproute2 procps bsdutils
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf
   file procps
