@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -69,14 +70,53 @@ static int readonly_paths(const Grpc__Linux *lx, struct kerr **err)
     return 0;
 }
 
+/* Detaches every mount but the root and the container's, so that nothing of the agent's view
+ * stays reachable under the chroot. */
+static void detach_other_mounts(const char *keep)
+{
+    cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return;
+    cleanup_free char *line = NULL;
+    size_t cap = 0, n = strlen(keep);
+    while (getline(&line, &cap, f) > 0) {
+        char mp[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || strcmp(mp, "/") == 0)
+            continue;
+        if (strncmp(mp, keep, n) == 0 && (mp[n] == '/' || mp[n] == '\0'))
+            continue;
+        (void)umount2(mp, MNT_DETACH);
+    }
+}
+
+/* The initial ramfs (a guest booted from an initrd) cannot be pivoted away from: move the
+ * rootfs over / and chroot into it instead, like runc's no-pivot mode. */
+static int move_root(struct kerr **err)
+{
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return make_error(err, errno, "getcwd");
+    detach_other_mounts(cwd);
+    if (mount(cwd, "/", NULL, MS_MOVE, NULL) < 0)
+        return make_error(err, errno, "move the rootfs %s to /", cwd);
+    if (chroot(".") < 0)
+        return make_error(err, errno, "chroot into the rootfs");
+    if (chdir("/") < 0)
+        return make_error(err, errno, "chdir /");
+    return 0;
+}
+
 static int pivot(int root_fd, struct kerr **err)
 {
     /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
      * the new root alone, with no directory needed for the old one. */
     if (fchdir(root_fd) < 0)
         return make_error(err, errno, "chdir to the rootfs");
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
+    if (syscall(SYS_pivot_root, ".", ".") < 0) {
+        if (errno == EINVAL)
+            return move_root(err);
         return make_error(err, errno, "pivot_root");
+    }
     if (umount2(".", MNT_DETACH) < 0)
         return make_error(err, errno, "detach the old root");
     if (chdir("/") < 0)
@@ -98,7 +138,9 @@ int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err)
      * tree becomes a slave (or private) first; the requested propagation of the container's
      * root is set once it is the root. */
     unsigned long first = prop == (MS_REC | MS_PRIVATE) ? prop : (MS_REC | MS_SLAVE);
-    if (mount(NULL, "/", NULL, first, NULL) < 0)
+    /* EINVAL: the caller is chrooted into a directory that is not a mount point, so there is
+     * no mount at "/" to change (tests emulate an initrd guest that way). */
+    if (mount(NULL, "/", NULL, first, NULL) < 0 && errno != EINVAL)
         return make_error(err, errno, "set propagation of /");
     if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
         return make_error(err, errno, "bind the rootfs %s", root);

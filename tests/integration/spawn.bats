@@ -417,3 +417,21 @@ ctr() {
     # 0, 1, 2 and the directory fd of ls itself
     assert_output "4"
 }
+
+@test "no pivot_root possible (initrd guest): the rootfs is moved over / and chrooted" {
+    static=$KATA_BUILD/tests-bin/spawn-run
+    [ -x "$static" ] || skip "static spawn-run not built"
+    d=$(mktemp -d)
+    mkdir -p "$d/proc" "$d/bin" "$d/ctr"
+    cp "$static" "$d/bin/spawn-run"
+    # A chroot into a directory that is not a mount point makes pivot_root fail with EINVAL,
+    # as the initial ramfs does.
+    run unshare -m --propagation private sh -c "mount -t proc proc '$d/proc' && mount --bind '$ROOTFS' '$d/ctr' && chroot '$d' /bin/spawn-run -r /ctr -R -h moved -- sh -c 'hostname; ls /bin/busybox; wc -l </proc/self/mountinfo; touch /x'"
+    rm -rf "$d"
+    assert_failure
+    assert_line --index 0 "moved"
+    assert_line --index 1 "/bin/busybox"
+    # only the container's mounts remain: root, proc, dev, pts, shm, mqueue, sys
+    assert_line --index 2 "7"
+    assert_output --partial "Read-only file system"
+}
