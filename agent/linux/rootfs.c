@@ -70,8 +70,9 @@ static int readonly_paths(const Grpc__Linux *lx, struct kerr **err)
     return 0;
 }
 
-/* Detaches every mount but the root and the container's, so that nothing of the agent's view
- * stays reachable under the chroot. */
+/* Detaches every mount but the root, the container's and the ones it sits on (detaching those
+ * would take the container's along), so that nothing of the agent's view stays reachable
+ * under the chroot. */
 static void detach_other_mounts(const char *keep)
 {
     cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -83,7 +84,10 @@ static void detach_other_mounts(const char *keep)
         char mp[4096];
         if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || strcmp(mp, "/") == 0)
             continue;
+        size_t m = strlen(mp);
         if (strncmp(mp, keep, n) == 0 && (mp[n] == '/' || mp[n] == '\0'))
+            continue;
+        if (m < n && strncmp(keep, mp, m) == 0 && keep[m] == '/')
             continue;
         (void)umount2(mp, MNT_DETACH);
     }

@@ -422,11 +422,12 @@ ctr() {
     static=$KATA_BUILD/tests-bin/spawn-run
     [ -x "$static" ] || skip "static spawn-run not built"
     d=$(mktemp -d)
-    mkdir -p "$d/proc" "$d/bin" "$d/ctr"
+    mkdir -p "$d/proc" "$d/bin" "$d/run" "$d/mnt"
     cp "$static" "$d/bin/spawn-run"
     # A chroot into a directory that is not a mount point makes pivot_root fail with EINVAL,
-    # as the initial ramfs does.
-    run unshare -m --propagation private sh -c "mount -t proc proc '$d/proc' && mount --bind '$ROOTFS' '$d/ctr' && chroot '$d' /bin/spawn-run -r /ctr -R -h moved -- sh -c 'hostname; ls /bin/busybox; wc -l </proc/self/mountinfo; touch /x'"
+    # as the initial ramfs does. The rootfs sits on another mount (/run), like the agent's
+    # bundles; /mnt stands for the rest of the guest's mounts.
+    run unshare -m --propagation private sh -c "mount -t proc proc '$d/proc' && mount -t tmpfs run '$d/run' && mount -t tmpfs mnt '$d/mnt' && mkdir '$d/run/ctr' && mount --bind '$ROOTFS' '$d/run/ctr' && chroot '$d' /bin/spawn-run -r /run/ctr -R -h moved -- sh -c 'hostname; ls /bin/busybox; wc -l </proc/self/mountinfo; touch /x'"
     rm -rf "$d"
     assert_failure
     assert_line --index 0 "moved"
