@@ -11,7 +11,8 @@ T=${KATA_HOST_TEST_TIMEOUT:-120}
 setup_file() {
     export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
     export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export KH=$KATA_BUILD/bin/kata-host
+    # The ASan build: sanitizer reports land in the output the tests compare exactly.
+    export KH=${KATA_HOST_BIN:-$KATA_BUILD/asan/bin/kata-host}
     export WORK=$(mktemp -d /tmp/kata-host-guest.XXXXXX)
     chmod 755 "$WORK"
     # Every sandbox of this file lives under its own run dir, so checks see only ours.
