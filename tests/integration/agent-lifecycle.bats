@@ -246,7 +246,7 @@ teardown() { agent_teardown; }
     actl start-container --id stats
     run actl stats --id stats
     assert_success
-    assert_output --regexp '^memory_usage=[1-9][0-9]* pids=1 '
+    assert_output --regexp '^memory_usage=[1-9][0-9]* memory_limit=[0-9]+ pids=1 '
     actl remove --id stats
     run actl stats --id stats
     assert_output --partial INVALID_ARGUMENT
@@ -259,4 +259,18 @@ teardown() { agent_teardown; }
     assert_success
     run actl call grpc.AgentService ReseedRandomDev 0a40
     assert_output --partial INVALID_ARGUMENT
+}
+
+@test "UpdateContainer changes the memory limit of a running container" {
+    actl create-container --id upd --memory 67108864 --rootfs "$ROOTFS" -- /bin/payload pause
+    actl start-container --id upd
+    run actl stats --id upd
+    assert_output --partial 'memory_limit=67108864 '
+    run actl update --id upd --memory 33554432
+    assert_success
+    run actl stats --id upd
+    assert_output --partial 'memory_limit=33554432 '
+    run actl update --id nosuch --memory 33554432
+    assert_output --partial INVALID_ARGUMENT
+    actl remove --id upd
 }

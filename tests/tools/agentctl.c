@@ -132,7 +132,8 @@ static void usage(void)
     fputs("usage: agentctl -a ADDR [-T SECS] COMMAND [OPTIONS] [-- ARGS]\n"
           "commands: check version create-sandbox destroy-sandbox create-container\n"
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
-          "  remove resize pause resume guest-details oom-event stats call SERVICE METHOD HEX\n"
+          "  remove resize pause resume update guest-details oom-event stats\n"
+          "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
           "  --user UID[:GID] --ns pid,mount,ipc,uts,net --hostname H --sandbox-pidns\n"
@@ -920,6 +921,15 @@ int main(int argc, char **argv)
                                                    &grpc__oomevent__descriptor, timeout_ns);
         printf("%s\n", r->container_id);
         protobuf_c_message_free_unpacked(&r->base, NULL);
+    } else if (strcmp(cmd, "update") == 0) {
+        Grpc__UpdateContainerRequest req = GRPC__UPDATE_CONTAINER_REQUEST__INIT;
+        req.container_id = (char *)need_id(&o);
+        Grpc__LinuxResources res = GRPC__LINUX_RESOURCES__INIT;
+        Grpc__LinuxMemory mem = GRPC__LINUX_MEMORY__INIT;
+        mem.limit = o.memory;
+        res.memory = &mem;
+        req.resources = &res;
+        call_empty("UpdateContainer", &req.base);
     } else if (strcmp(cmd, "stats") == 0) {
         Grpc__StatsContainerRequest req = GRPC__STATS_CONTAINER_REQUEST__INIT;
         req.container_id = (char *)need_id(&o);
@@ -927,9 +937,12 @@ int main(int argc, char **argv)
             AGENT_SVC, "StatsContainer", &req.base, &grpc__stats_container_response__descriptor,
             timeout_ns);
         Grpc__CgroupStats *cs = r->cgroup_stats;
-        printf("memory_usage=%llu pids=%llu cpu_total=%llu\n",
+        printf("memory_usage=%llu memory_limit=%llu pids=%llu cpu_total=%llu\n",
                cs && cs->memory_stats && cs->memory_stats->usage
                    ? (unsigned long long)cs->memory_stats->usage->usage
+                   : 0,
+               cs && cs->memory_stats && cs->memory_stats->usage
+                   ? (unsigned long long)cs->memory_stats->usage->limit
                    : 0,
                cs && cs->pids_stats ? (unsigned long long)cs->pids_stats->current : 0,
                cs && cs->cpu_stats && cs->cpu_stats->cpu_usage
