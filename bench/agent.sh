@@ -62,6 +62,7 @@ crun_s=
 if command -v crun >/dev/null; then
 	(cd "$work/bundle" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
 	# crun refuses this host's hybrid cgroup layout unless the cgroup2 mount is hidden
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	crun_s=$(unshare -m --propagation private sh -c '
 		umount /sys/fs/cgroup/unified 2>/dev/null || true
 		crun run --bundle "$1" warm >/dev/null 2>&1 || exit 1
