@@ -11,7 +11,8 @@ agent_setup_file() {
     export AGENT_BIN=${AGENT_BIN:-$KATA_BUILD/asan/bin/kata-agent}
     export AGENTCTL_BIN=$KATA_BUILD/bin/agentctl
     export PAYLOAD=$KATA_BUILD/tests-bin/payload
-    export WORK=$(mktemp -d /tmp/agent-bats.XXXXXX)
+    WORK=$(mktemp -d /tmp/agent-bats.XXXXXX)
+    export WORK
     chmod 755 "$WORK"
     export AGENT_SOCK=$WORK/agent.sock AGENT_LOG=$WORK/agent.log ROOTFS=$WORK/rootfs
     [ "$(id -u)" = 0 ] || return 0
