@@ -3,6 +3,7 @@
 .PHONY: bench
 BENCH_TARGETS ?=
 bench: bins
+	@scripts/install-deps.sh --bench
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || echo "bench: $$t failed"; done
 
 # Boot-to-init time of our guest kernel against Debian's stock kernel (bench/kernel-boot.sh).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, from Debian's archive only. Idempotent and quick
+# Installs what building and testing need (`--bench`: also what benchmarks need), from Debian's archive only. Idempotent and quick
 # when everything is present.
 set -euo pipefail
 PKGS=(
@@ -7,12 +7,14 @@ PKGS=(
   busybox-static cpio gzip xz-utils zstd e2fsprogs
   linux-source-6.1 flex bison bc libelf-dev libssl-dev
   qemu-system-x86 socat
-  linux-image-amd64
   bats bats-assert bats-support crun util-linux iproute2 procps bsdutils
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf
-  file procps
+  file
 )
+# `--bench`: what only `make bench` needs. Debian's stock kernel is the boot-time baseline;
+# it is kept out of the default set because installing it takes minutes.
+if [ "${1:-}" = --bench ]; then PKGS+=(linux-image-amd64); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
