@@ -1,6 +1,7 @@
 /* The session socket: ttRPC requests relayed to an agent connection (here a real ttRPC server
  * on a socketpair answering grpc.Health), local kata-host.Session methods, status codes
  * passed through, and the state file. */
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -51,7 +52,10 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-static void quit_cb(struct loop_timer *t, void *data)
+/* The loop belongs to its thread: main may not touch it, only wake it through this pipe. */
+static int quit_pipe[2];
+static struct loop_source *quit_src;
+static void quit_cb(struct loop_source *src, int fd, uint32_t events, void *data)
 {
     loop_quit(lp);
 }
@@ -61,6 +65,9 @@ int main(void)
     tap_plan(11);
     signal(SIGPIPE, SIG_IGN);
     lp = loop_new();
+    if (pipe2(quit_pipe, O_CLOEXEC) < 0 ||
+        !(quit_src = loop_add_fd(lp, quit_pipe[0], EPOLLIN, quit_cb, NULL)))
+        return 1;
     struct ttrpc_server *srv = ttrpc_server_new(lp);
     ttrpc_method_fn handlers[2] = {check_handler, version_handler};
     ttrpc_server_register(srv, &grpc__health__descriptor, handlers, NULL);
@@ -133,8 +140,10 @@ int main(void)
     snprintf(tmp, sizeof(tmp), "rm -rf %s", dir);
     if (system(tmp) != 0)
         return 1;
-    loop_add_timer(lp, 1, quit_cb, NULL);
+    if (write(quit_pipe[1], "q", 1) != 1)
+        return 1;
     pthread_join(lt, NULL);
+    loop_remove_fd(quit_src);
     ttrpc_server_free(srv);
     loop_free(lp);
     return tap_done();
