@@ -37,7 +37,7 @@ char **cgroup_v1_controllers(const char *text)
 
 int cgroup_v2_mount(struct kerr **err)
 {
-    if (fs_is_mountpoint(CGROUP_ROOT))
+    if (is_mountpoint(CGROUP_ROOT))
         return 0;
     if (mount("cgroup2", CGROUP_ROOT, "cgroup2", CGROUP_FLAGS, "nsdelegate") < 0)
         return make_error(err, errno, "mount cgroup2 on %s", CGROUP_ROOT);
@@ -47,12 +47,12 @@ int cgroup_v2_mount(struct kerr **err)
 int cgroup_v2_enable(const char *controller, struct kerr **err)
 {
     cleanup_free char *op = xasprintf("+%s", controller);
-    return fs_write_file(CGROUP_ROOT "/cgroup.subtree_control", op, err);
+    return write_file(CGROUP_ROOT "/cgroup.subtree_control", op, err);
 }
 
 int cgroup_v1_mount_root(struct kerr **err)
 {
-    if (fs_is_mountpoint(CGROUP_ROOT))
+    if (is_mountpoint(CGROUP_ROOT))
         return 0;
     if (mount("tmpfs", CGROUP_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
         return make_error(err, errno, "mount tmpfs on %s", CGROUP_ROOT);
@@ -62,10 +62,10 @@ int cgroup_v1_mount_root(struct kerr **err)
 int cgroup_v1_mount_controller(const char *controller, struct kerr **err)
 {
     cleanup_free char *target = xasprintf(CGROUP_ROOT "/%s", controller);
-    int r = fs_mkdir_p(target, 0755, err);
+    int r = mkdir_p(target, 0755, err);
     if (r < 0)
         return r;
-    if (fs_is_mountpoint(target))
+    if (is_mountpoint(target))
         return 0;
     if (mount("cgroup", target, "cgroup", CGROUP_FLAGS, controller) < 0)
         return make_error(err, errno, "mount cgroup %s on %s", controller, target);

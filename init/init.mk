@@ -1,9 +1,9 @@
 # init: kata-init, the guest's PID 1. It links only the common/ pieces it uses (errors,
-# allocation, the epoll loop), not the protocol library, to stay small.
-INIT_SRCS := init/agent.c init/cgroups.c init/cmdline.c init/console.c init/fsutil.c \
+# allocation, the epoll loop, file helpers), not the protocol library, to stay small.
+INIT_SRCS := init/agent.c init/cgroups.c init/cmdline.c init/console.c \
              init/mounts.c init/net.c init/powerbutton.c init/setup.c init/shutdown.c \
              init/status.c
-INIT_COMMON_SRCS := common/error.c common/xalloc.c common/loop.c
+INIT_COMMON_SRCS := common/error.c common/xalloc.c common/loop.c common/fsutil.c
 INIT_TESTS := $(patsubst init/tests/%.c,$(BUILD)/asan/tests/%,$(wildcard init/tests/test-init-*.c))
 
 # The default (separate-code) layout page-aligns the text segment: several KB of padding in a

@@ -29,10 +29,10 @@ const size_t mounts_early_count = sizeof(mounts_early) / sizeof(mounts_early[0])
 int mount_spec_apply(const struct mount_spec *m, bool *ret_skipped, struct kerr **err)
 {
     *ret_skipped = false;
-    int r = fs_mkdir_p(m->target, 0755, err);
+    int r = mkdir_p(m->target, 0755, err);
     if (r < 0)
         return r;
-    if (fs_is_mountpoint(m->target)) {
+    if (is_mountpoint(m->target)) {
         *ret_skipped = true;
         return 0;
     }
@@ -88,7 +88,7 @@ char **mountinfo_targets(const char *text)
 int mounts_unmount_all(void)
 {
     cleanup_free char *text = NULL;
-    if (fs_read_file("/proc/self/mountinfo", &text, NULL) < 0)
+    if (read_file("/proc/self/mountinfo", &text, NULL) < 0)
         return -1;
     char **targets = mountinfo_targets(text);
     size_t n = 0;

@@ -58,7 +58,7 @@ int hostname_apply(const char *path, char **ret_name, struct kerr **err)
 {
     cleanup_free char *text = NULL;
     cleanup_free char *name = NULL;
-    if (fs_read_file(path, &text, NULL) == 0)
+    if (read_file(path, &text, NULL) == 0)
         name = hostname_from_text(text);
     if (name == NULL)
         name = xstrdup("localhost");

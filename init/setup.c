@@ -60,7 +60,7 @@ static void setup_cgroup_v2(void)
         return;
     }
     cleanup_free char *text = NULL;
-    if (fs_read_file(CGROUP_ROOT "/cgroup.controllers", &text, &e) < 0) {
+    if (read_file(CGROUP_ROOT "/cgroup.controllers", &text, &e) < 0) {
         init_warn("%s", e->msg);
         return;
     }
@@ -80,7 +80,7 @@ static void setup_cgroup_v1(void)
 {
     cleanup_error struct kerr *e = NULL;
     cleanup_free char *text = NULL;
-    if (fs_read_file("/proc/cgroups", &text, &e) < 0) {
+    if (read_file("/proc/cgroups", &text, &e) < 0) {
         init_warn("%s", e->msg);
         return;
     }
@@ -100,7 +100,7 @@ static void setup_cgroup_v1(void)
     strv_free(names);
     /* The memory hierarchy is always hierarchical on current kernels; the write is for
      * older ones and may be refused harmlessly. */
-    (void)fs_write_file(CGROUP_ROOT "/memory/memory.use_hierarchy", "1", NULL);
+    (void)write_file(CGROUP_ROOT "/memory/memory.use_hierarchy", "1", NULL);
     if (cgroup_v1_seal_root(&e) < 0)
         init_warn("%s", e->msg);
 }

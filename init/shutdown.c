@@ -56,7 +56,7 @@ static size_t list_processes(struct proc_entry **ret)
         cleanup_free char *path = xasprintf("/proc/%ld/stat", pid);
         cleanup_free char *text = NULL;
         pid_t ppid;
-        if (fs_read_file(path, &text, NULL) < 0 || proc_stat_ppid(text, &ppid) < 0)
+        if (read_file(path, &text, NULL) < 0 || proc_stat_ppid(text, &ppid) < 0)
             continue;
         if (n == cap)
             list = xrealloc(list, (cap *= 2) * sizeof(*list));

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "init/cgroups.h"
-#include "init/fsutil.h"
+#include "fsutil.h"
 #include "init/mounts.h"
 #include "init/net.h"
 #include "init/powerbutton.h"
@@ -116,7 +116,7 @@ static void test_proc_stat(void)
     ok(proc_stat_ppid("1 (x) S", &ppid) < 0, "missing ppid is an error");
     char path[64], *text = NULL;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)getpid());
-    ok(fs_read_file(path, &text, NULL) == 0 && proc_stat_ppid(text, &ppid) == 0 &&
+    ok(read_file(path, &text, NULL) == 0 && proc_stat_ppid(text, &ppid) == 0 &&
            ppid == getppid(),
        "our own /proc stat gives getppid()");
     free(text);
@@ -182,26 +182,26 @@ static void test_fsutil(void)
     char path[128], file[160], *text = NULL;
     struct kerr *err = NULL;
     snprintf(path, sizeof(path), "%s/a/b/c", dir);
-    ok(fs_mkdir_p(path, 0700, &err) == 0, "mkdir -p");
+    ok(mkdir_p(path, 0700, &err) == 0, "mkdir -p");
     struct stat sb;
     ok(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode), "nested dir exists");
-    ok(fs_mkdir_p(path, 0700, &err) == 0, "mkdir -p again is fine");
+    ok(mkdir_p(path, 0700, &err) == 0, "mkdir -p again is fine");
     snprintf(file, sizeof(file), "%s/f", path);
-    ok(fs_write_file(file, "x", &err) < 0 && err && strstr(err->msg, file),
+    ok(write_file(file, "x", &err) < 0 && err && strstr(err->msg, file),
        "writing a missing file fails with its path");
     error_freep(&err);
     FILE *f = fopen(file, "w");
     fclose(f);
-    ok(fs_write_file(file, "hello\n", &err) == 0, "write");
-    ok(fs_read_file(file, &text, &err) == 0, "read back");
+    ok(write_file(file, "hello\n", &err) == 0, "write");
+    ok(read_file(file, &text, &err) == 0, "read back");
     is_str(text, "hello\n", "content");
     free(text);
-    ok(fs_read_file("/nonexistent/x", &text, &err) < 0 && err && err->errnum == ENOENT,
+    ok(read_file("/nonexistent/x", &text, &err) < 0 && err && err->errnum == ENOENT,
        "reading a missing file: ENOENT");
     error_freep(&err);
-    ok(fs_is_mountpoint("/proc"), "/proc is a mount point");
-    ok(fs_is_mountpoint("/"), "/ is a mount point");
-    ok(!fs_is_mountpoint(path), "a plain directory is not");
+    ok(is_mountpoint("/proc"), "/proc is a mount point");
+    ok(is_mountpoint("/"), "/ is a mount point");
+    ok(!is_mountpoint(path), "a plain directory is not");
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     (void)!system(cmd);

@@ -18,7 +18,7 @@
 #include "agent/linux/caps.h"
 #include "agent/linux/cgroup.h"
 #include "agent/linux/exec-path.h"
-#include "agent/linux/fsutil.h"
+#include "fsutil.h"
 #include "agent/linux/mounts.h"
 #include "agent/linux/rlimits.h"
 #include "agent/linux/spawn.h"

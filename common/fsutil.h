@@ -1,4 +1,5 @@
-/* Small file helpers for kernel interface files (cgroupfs, procfs). */
+/* Small file helpers for kernel interface files (cgroupfs, procfs, sysfs), shared by the agent
+ * and kata-init. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,3 +16,5 @@ int read_file(const char *path, char **ret, struct kerr **err);
 /* mkdir -p of an absolute or relative path; existing directories are fine. */
 int mkdir_p(const char *path, unsigned mode, struct kerr **err);
 bool str_empty(const char *s);
+/* True when path is the root of a mount (its device differs from its parent's, or it is /). */
+bool is_mountpoint(const char *path);

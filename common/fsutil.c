@@ -80,3 +80,14 @@ int mkdir_p(const char *path, unsigned mode, struct kerr **err)
     }
     return 0;
 }
+
+bool is_mountpoint(const char *path)
+{
+    struct stat self, parent;
+    if (stat(path, &self) < 0)
+        return false;
+    cleanup_free char *up = xasprintf("%s/..", path);
+    if (stat(up, &parent) < 0)
+        return false;
+    return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
+}
