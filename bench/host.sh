@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kata-host end to end under TCG: host wall time of `kata-host run -- true` (median of N,
 # default 5, after one warm-up), the guest clock when the agent is ready (from the agent's
-# hello line) against when the kernel started /init (its printk time, seen with -v), and the
+# hello line) against when kata-init started (its own boottime line, printed in quiet mode), and the
 # sizes of what boots. One line:
 #   host wall_s=… agent_ready_guest_s=… init_guest_s=… ready_after_init_s=… \
 #        vmlinux_B=… vmlinuz_B=… initrd_B=… init_B=… agent_B=… host_B=…
@@ -41,7 +41,7 @@ for _ in $(seq "$runs"); do
 done
 wall=$(printf '%s\n' "${walls[@]}" | median)
 
-# Guest-side stages from -v (drops `quiet`, so the kernel's "Run /init" line is printed).
+# Guest-side stages from -v (the kernel stays quiet; kata-init prints its start time).
 readies=() inits=() gaps=()
 for _ in $(seq "$runs"); do
 	out=$(kh run -v -- true 2>&1 >/dev/null)

@@ -239,8 +239,9 @@ char *vm_argv_join(char *const *argv)
 
 /* ------------------------------------------------------------------ supervision */
 
-/* Reads the VMM's console, appends it to the log, and timestamps the first byte and the
- * kernel's "Run /init" line (with its printk time, when the kernel prints one). */
+/* Reads the VMM's console, appends it to the log, and timestamps the first byte and the start
+ * of init: kata-init's "started at boottime S s" line (printed in quiet mode too), else the
+ * kernel's "Run /init" line with its printk time (only without `quiet`). */
 struct console_reader {
     struct vm *vm;
     int fd;
@@ -248,15 +249,22 @@ struct console_reader {
 
 static void note_line(struct vm *vm, const char *line, int64_t now)
 {
+    static const char init_mark[] = "kata-init: started at boottime ";
+    const char *own = strstr(line, init_mark);
     const char *run = strstr(line, "Run /");
-    if (!run || !strstr(run, "as init process"))
-        return;
     double guest = -1;
-    const char *lb = strchr(line, '[');
-    if (lb && lb < run)
-        guest = strtod(lb + 1, NULL);
+    if (own) {
+        guest = strtod(own + sizeof(init_mark) - 1, NULL);
+    } else if (run && strstr(run, "as init process")) {
+        const char *lb = strchr(line, '[');
+        if (lb && lb < run)
+            guest = strtod(lb + 1, NULL);
+    } else {
+        return;
+    }
     pthread_mutex_lock(&vm->lock);
-    if (!vm->stages.init_started) {
+    /* kata-init's own clock reading is taken after the exec, so it wins over the kernel's. */
+    if (!vm->stages.init_started || own) {
         vm->stages.init_started = now;
         vm->stages.init_guest_s = guest;
     }

@@ -17,7 +17,7 @@ struct vm_config {
     const char *kernel, *initrd;
     uint64_t memory_mib;
     unsigned cpus;
-    bool quiet;                /* pass `quiet` to the kernel (not with -v: we want its lines) */
+    bool quiet;                /* pass `quiet` to the kernel */
     const char *serial_socket; /* QEMU: virtio-serial agent port chardev (unix socket path) */
     uint32_t vsock_cid;        /* QEMU: > 0 adds vhost-vsock-pci with this guest CID */
     const char *hvsock_socket; /* cloud-hypervisor: hybrid vsock unix socket path */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool debug_enabled;
@@ -24,7 +25,16 @@ void console_log(enum console_level level, const char *fmt, ...)
     if (level == CONSOLE_DEBUG && !debug_enabled)
         return;
     char line[1024];
-    int n = snprintf(line, sizeof(line), "kata-init: %s", prefixes[level]);
+    int n;
+    if (level == CONSOLE_DEBUG) {
+        /* Debug lines carry the guest clock, to see where boot time goes. */
+        struct timespec boot;
+        clock_gettime(CLOCK_BOOTTIME, &boot);
+        n = snprintf(line, sizeof(line), "kata-init: debug: [%ld.%06ld] ", (long)boot.tv_sec,
+                     boot.tv_nsec / 1000);
+    } else {
+        n = snprintf(line, sizeof(line), "kata-init: %s", prefixes[level]);
+    }
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -128,6 +128,7 @@ assert_powered_off() {
     boot "kata.agent=/bin/false"
     run console
     assert_output --partial "kata-init: started agent /bin/false (pid "
+    assert_output --regexp "kata-init: started at boottime [0-9]+\.[0-9]{6} s"
     assert_output --partial "kata-init: agent exited with status 1"
     assert_powered_off
     # The host must see a dead agent promptly: well under the boot timeout.

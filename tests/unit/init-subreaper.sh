@@ -69,7 +69,7 @@ EOF
 run_init "kata.agent=\"/bin/sh $work/reap.sh\" kata.init_debug"
 check "orphans adopted by kata-init and reaped" grep -qE '^REAP adopted=(1[0-9]|[2-9][0-9]) zombies=0$' "$work/out"
 check "reap test agent exited 0 (rc=$RC)" [ "$RC" = 0 ]
-check "debug mode logs each reaped orphan" [ "$(grep -c 'kata-init: debug: reaped pid' "$work/out")" -ge 10 ]
+check "debug mode logs each reaped orphan" [ "$(grep -cE 'kata-init: debug: \[[0-9]+\.[0-9]{6}\] reaped pid' "$work/out")" -ge 10 ]
 
 # SIGTERM to init reaches the agent, which exits 0.
 cat >"$work/told.sh" <<'EOF'
