@@ -45,7 +45,6 @@ install: all
 	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
 	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/share/kata-containers/
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(PREFIX)/share/kata-containers/
-	cd $(DESTDIR)$(PREFIX)/share/kata-containers && ln -sf vmlinux.container vmlinux.container.tmp && mv -f vmlinux.container.tmp vmlinux.container
 
 clean:
 	rm -rf build
