@@ -12,6 +12,7 @@
 #include "health.pb-c.h"
 #include "linux/cgroup.h"
 #include "log.h"
+#include "network.h"
 #include "xalloc.h"
 
 #define REQ(type, call) ((type *)(call)->request)
@@ -277,6 +278,11 @@ static const struct {
     {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
     {"GetOOMEvent", get_oom_event},
     {"StatsContainer", stats_container},
+    {"UpdateInterface", network_update_interface},
+    {"UpdateRoutes", network_update_routes},
+    {"AddARPNeighbors", network_add_arp_neighbors},
+    {"ListInterfaces", network_list_interfaces},
+    {"ListRoutes", network_list_routes},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

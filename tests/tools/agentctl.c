@@ -29,6 +29,9 @@
 #include "ttrpc.pb-c.h"
 #include "xalloc.h"
 
+/* agentctl-net.c */
+int agentctl_net(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
+
 #define AGENT_SVC "grpc.AgentService"
 #define HEALTH_SVC "grpc.Health"
 
@@ -133,6 +136,7 @@ static void usage(void)
           "commands: check version create-sandbox destroy-sandbox create-container\n"
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
           "  remove resize pause resume update guest-details oom-event stats\n"
+          "  update-interface list-interfaces update-routes list-routes add-arp\n"
           "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
@@ -140,6 +144,8 @@ static void usage(void)
           "  --cgroups-path P --caps LIST|none --readonly --len N --all --data STR\n"
           "  --timeout SECS --signal N --rows R --cols C --dns LINE --storage D:SRC:FS:MP[:OPTS]\n"
           "  --memory BYTES (memory limit, no swap)\n"
+          "  network: --mac M --name N --mtu N --ip A/P --noarp --route DEST,GW,DEV[,SRC[,SCOPE]]\n"
+          "  --dev D --state N\n"
           "  -i (run: relay stdin) --keep (run: do not remove the container)\n",
           stderr);
     exit(64);
@@ -795,6 +801,12 @@ int main(int argc, char **argv)
         ttrpc_client_free(client);
         return ret;
     }
+    ret = agentctl_net(client, timeout_ns, argc, argv);
+    if (ret >= 0) {
+        ttrpc_client_free(client);
+        return ret;
+    }
+    ret = 0;
     parse_opts(argc, argv, &o);
     const char *eid = o.exec_id ? o.exec_id : (o.id ? o.id : "");
 
