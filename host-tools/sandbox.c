@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -245,13 +244,7 @@ static int start_virtiofsd(struct sandbox *sb, struct kerr **err)
     if (pid < 0)
         return make_error(err, errno, "fork");
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setpgid(0, 0);
+        vm_child_detach(parent);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int nul = open("/dev/null", O_RDONLY);
         if (fd >= 0) {
@@ -565,9 +558,8 @@ void sandbox_teardown(struct sandbox *sb)
         bool off = vm_wait(&sb->vm, 3000);
         if (sb->opts && sb->opts->verbose)
             fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s %.1f ms after DestroySandbox)\n",
-                    off ? "vm exited" : "vm killed",
-                    (double)(loop_now_ns() - sb->start_ns) / 1e6, off ? "" : "no exit",
-                    (double)(loop_now_ns() - destroyed) / 1e6);
+                    off ? "vm exited" : "vm killed", (double)(loop_now_ns() - sb->start_ns) / 1e6,
+                    off ? "" : "no exit", (double)(loop_now_ns() - destroyed) / 1e6);
         vm_stop(&sb->vm);
         sb->vm_started = false;
     } else if (sb->vm.console_log_fd > 0) {

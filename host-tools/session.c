@@ -86,6 +86,18 @@ static int read_full(int fd, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Starts a thread nobody joins (the server counts its threads instead). */
+static int start_detached(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int r = pthread_create(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return r;
+}
+
 static void send_response(struct session_conn *c, uint32_t stream_id, int code, const char *msg,
                           const uint8_t *payload, size_t len)
 {
@@ -183,18 +195,13 @@ static void *reader_main(void *arg)
         s->threads++;
         pthread_mutex_unlock(&s->lock);
         /* One thread per call: relayed calls block (ReadStdout, WaitProcess) for long. */
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, call_main, rc) != 0) {
+        if (start_detached(call_main, rc) != 0) {
             send_response(c, h.stream_id, RPC_RESOURCE_EXHAUSTED, "no thread", NULL, 0);
             ttrpc__request__free_unpacked(req, NULL);
             free(rc);
             conn_unref(c);
             thread_done(s);
         }
-        pthread_attr_destroy(&attr);
     }
     shutdown(c->fd, SHUT_RDWR);
     conn_unref(c);
@@ -227,15 +234,10 @@ static void *accept_main(void *arg)
         s->conns = c;
         s->threads++;
         pthread_mutex_unlock(&s->lock);
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, reader_main, c) != 0) {
+        if (start_detached(reader_main, c) != 0) {
             conn_unref(c);
             thread_done(s);
         }
-        pthread_attr_destroy(&attr);
     }
     return NULL;
 }

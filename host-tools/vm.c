@@ -323,6 +323,18 @@ static void *waiter_main(void *arg)
     return NULL;
 }
 
+void vm_child_detach(pid_t parent)
+{
+    /* Helpers must not outlive kata-host, whatever kills it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setpgid(0, 0);
+}
+
 int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, struct kerr **err)
 {
     vm->pid = -1;
@@ -356,14 +368,7 @@ int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, str
         return make_error(err, e, "fork");
     }
     if (pid == 0) {
-        /* The VM must not outlive kata-host, whatever kills it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setpgid(0, 0); /* a terminal's Ctrl-C goes to the container, not to the VMM */
+        vm_child_detach(parent);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);

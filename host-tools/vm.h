@@ -66,6 +66,10 @@ struct vm {
 
 /* Starts argv[0] with the console (stdout + stderr) going to console_log_path through a
  * reader thread that timestamps boot stages. The VMM gets SIGKILL if we die. */
+/* In a child forked to exec a helper of the VM (the VMM, virtiofsd): it dies with kata-host
+ * (`parent`), starts with no signal blocked, and gets its own process group so a terminal's
+ * Ctrl-C reaches the container, not the helper. Exits the child if kata-host is already gone. */
+void vm_child_detach(pid_t parent);
 int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, struct kerr **err);
 bool vm_running(struct vm *vm);
 /* Waits up to timeout_ms for the VMM to exit; returns true when it has. */
