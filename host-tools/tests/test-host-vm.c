@@ -42,8 +42,9 @@ int main(void)
                           .serial_socket = "/run/kata-host/box1/agent.sock"};
     char **a = vm_qemu_argv(&c);
     tap_ok(strcmp(a[0], "/usr/bin/qemu-system-x86_64") == 0, "argv[0] is the VMM");
-    tap_ok(strcmp(after(a, "-machine"), "q35") == 0 && strcmp(after(a, "-accel"), "tcg") == 0,
-           "q35 with -accel tcg");
+    tap_ok(strcmp(after(a, "-machine"), "q35") == 0 &&
+               strcmp(after(a, "-accel"), "tcg,thread=single") == 0,
+           "q35 with single-threaded TCG for 2 vCPUs");
     tap_ok(find(a, "-cpu") < 0, "no -cpu host under TCG");
     tap_ok(strcmp(after(a, "-m"), "256") == 0 && strcmp(after(a, "-smp"), "2") == 0,
            "-m 256 -smp 2");
