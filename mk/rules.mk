@@ -33,4 +33,8 @@ objs_a = $(patsubst %.c,$(OBJ_A)/%.o,$(1))
 
 COMMON_SRCS := $(wildcard common/*.c)
 
+# Objects reached only through pattern rules are intermediate: keep them, or every run deletes
+# and rebuilds them.
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
