@@ -8,25 +8,8 @@
 #include <string.h>
 #include <protobuf-c/protobuf-c.h>
 
-static inline size_t pbrt_test_value_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
+/* Only its static inline layout helpers are used, which hold for libprotobuf-c too. */
+#include "protocol/pbrt/pbrt-internal.h"
 
 static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
                                       char *why, size_t why_len);
@@ -67,7 +50,7 @@ static inline int pbrt_test_value_equal(const ProtobufCFieldDescriptor *f, const
     case PROTOBUF_C_TYPE_BOOL:
         return !*(const protobuf_c_boolean *)x == !*(const protobuf_c_boolean *)y;
     default:
-        return memcmp(x, y, pbrt_test_value_size(f->type)) == 0;
+        return memcmp(x, y, pbrt_value_size(f->type)) == 0;
     }
 }
 
@@ -88,7 +71,7 @@ static inline int pbrt_test_msg_equal(const ProtobufCMessage *a, const ProtobufC
         int same = 1;
 
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)qx, es = pbrt_test_value_size(f->type);
+            size_t n = *(const size_t *)qx, es = pbrt_value_size(f->type);
             const char *ax = *(char *const *)x, *ay = *(char *const *)y;
             same = n == *(const size_t *)qy;
             for (size_t j = 0; same && j < n; j++)
