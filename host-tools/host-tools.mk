@@ -15,7 +15,7 @@ $(BUILD)/asan/bin/kata-host: $(call objs_a,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBP
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
-$(BUILD)/asan/tests/test-host-%: $(call objs_a,host-tools/tests/test-host-%.c host-tools/tests/tap.c) \
+$(BUILD)/asan/tests/test-host-%: $(call objs_a,host-tools/tests/test-host-%.c tests/tap.c) \
 		$(call objs_a,$(HOST_LIB_SRCS)) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@

@@ -51,7 +51,7 @@ $(call objs_a,tests/unit/test-pbrt.c tests/unit/pbrt-samples.c tests/unit/pbrt-x
 	$(GEN_TEST)/.stamp
 $(call objs_a,$(PBRT_TEST_GEN)): CPPFLAGS_ALL += -I$(GEN_TEST)
 
-$(BUILD)/asan/tests/test-pbrt: $(call objs_a,tests/unit/test-pbrt.c $(PBRT_SRCS)) $(PBRT_TEST_OBJS)
+$(BUILD)/asan/tests/test-pbrt: $(call objs_a,tests/unit/test-pbrt.c tests/tap.c $(PBRT_SRCS)) $(PBRT_TEST_OBJS)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -lm -o $@
 $(BUILD)/asan/test-helpers/pbrt-xcheck-ours: $(call objs_a,tests/unit/pbrt-xcheck.c $(PBRT_SRCS)) \
@@ -74,7 +74,7 @@ TTRPC_TEST_OBJS := $(call objs_a,tests/unit/test-ttrpc.c tests/tools/ttrpc-tests
                      tests/tools/ttrpc-testcli.c $(TTRPC_TESTSVC))
 $(TTRPC_TEST_OBJS): CPPFLAGS_ALL += -Itests/tools
 
-$(BUILD)/asan/tests/test-ttrpc: $(call objs_a,tests/unit/test-ttrpc.c $(TTRPC_TESTSVC)) $(LIBPROTOCOL_A)
+$(BUILD)/asan/tests/test-ttrpc: $(call objs_a,tests/unit/test-ttrpc.c tests/tap.c $(TTRPC_TESTSVC)) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 

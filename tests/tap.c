@@ -1,4 +1,4 @@
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +28,10 @@ bool tap_ok(bool cond, const char *fmt, ...)
 
 int tap_done(void)
 {
+    if (planned == 0) {
+        printf("1..%d\n", run);
+        return failed ? 1 : 0;
+    }
     if (run != planned) {
         printf("# planned %d tests but ran %d\n", planned, run);
         return 1;

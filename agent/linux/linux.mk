@@ -4,7 +4,7 @@
 LINUX_SRCS := $(wildcard agent/linux/*.c)
 LINUX_TEST_LIBS_A := $(call objs_a,$(LINUX_SRCS)) $(LIBPROTOCOL_A)
 
-build/asan/tests/test-linux-spec: $(call objs_a,tests/unit/test-linux-spec.c) $(LINUX_TEST_LIBS_A)
+build/asan/tests/test-linux-spec: $(call objs_a,tests/unit/test-linux-spec.c tests/tap.c) $(LINUX_TEST_LIBS_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 

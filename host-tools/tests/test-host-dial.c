@@ -11,7 +11,7 @@
 
 #include "host-tools/accel.h"
 #include "host-tools/dial.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 /* A fake VMM: accepts one connection, checks the CONNECT line, answers `reply` (NULL: close
  * without answering; "" : say nothing), then echoes bytes back. */

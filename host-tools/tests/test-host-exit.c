@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "host-tools/agent_api.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 static int code_for(const char *msg)
 {

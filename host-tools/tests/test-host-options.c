@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "host-tools/options.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(*(a))) - 1)
 

@@ -15,7 +15,7 @@
 #include "health.pb-c.h"
 #include "host-tools/agent_api.h"
 #include "host-tools/session.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 #include "loop.h"
 #include "ttrpc.h"
 

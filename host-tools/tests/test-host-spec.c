@@ -4,7 +4,7 @@
 
 #include "host-tools/options.h"
 #include "host-tools/spec.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 static bool has_str(char **v, size_t n, const char *s)
 {

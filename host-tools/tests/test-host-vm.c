@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "host-tools/vm.h"
-#include "host-tools/tests/tap.h"
+#include "tests/tap.h"
 
 static int find(char **argv, const char *s)
 {

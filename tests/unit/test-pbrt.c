@@ -2,6 +2,7 @@
  * trips of every sample, packed/unpacked decoding, unknown fields, malformed and hostile
  * input, truncation at every offset, a deterministic mutation loop, allocator failure at
  * every allocation, buffers, look-ups, check, init and services. Runs under ASan+UBSan. */
+#include "tests/tap.h"
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,21 +14,6 @@
 #include "pbrt-test.pb-c.h"
 #include "pbrt-test2.pb-c.h"
 #include "pbrt-testutil.h"
-
-static int test_no, failures;
-
-static int ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    printf("%s %d - ", cond ? "ok" : "not ok", ++test_no);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    if (!cond)
-        failures++;
-    return cond;
-}
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -99,9 +85,9 @@ static void test_vectors(void)
     do {                                                                                           \
         pbrt3__scalars__init(&s);                                                                  \
         setup;                                                                                     \
-        ok(packs_to(&s.base, bytes_), "vector: %s", what);                                         \
+        tap_ok(packs_to(&s.base, bytes_), "vector: %s", what);                                     \
         Pbrt3__Scalars *back = unpack(&pbrt3__scalars__descriptor, bytes_);                        \
-        ok(back &&equal(&s, back), "vector decodes: %s", what);                                    \
+        tap_ok(back &&equal(&s, back), "vector decodes: %s", what);                                \
         pbrt3__scalars__free_unpacked(back, NULL);                                                 \
     } while (0)
 
@@ -146,15 +132,15 @@ static void test_vectors(void)
     int32_t vals[] = {3, 270, 86942};
     r.n_r_int32 = 3;
     r.r_int32 = vals;
-    ok(packs_to(&r.base, BYTES(0x0a, 0x06, 0x03, 0x8e, 0x02, 0x9e, 0xa7, 0x05)),
-       "vector: packed repeated int32 (the spec's example)");
+    tap_ok(packs_to(&r.base, BYTES(0x0a, 0x06, 0x03, 0x8e, 0x02, 0x9e, 0xa7, 0x05)),
+           "vector: packed repeated int32 (the spec's example)");
     r.n_r_int32 = 0;
     r.n_u_int32 = 2;
     r.u_int32 = vals;
-    ok(packs_to(&r.base, BYTES(0x90, 0x01, 0x03, 0x90, 0x01, 0x8e, 0x02)),
-       "vector: unpacked repeated int32 repeats the tag");
+    tap_ok(packs_to(&r.base, BYTES(0x90, 0x01, 0x03, 0x90, 0x01, 0x8e, 0x02)),
+           "vector: unpacked repeated int32 repeats the tag");
     r.n_u_int32 = 0;
-    ok(packs_to(&r.base, NULL, 0), "vector: empty repeated fields send nothing");
+    tap_ok(packs_to(&r.base, NULL, 0), "vector: empty repeated fields send nothing");
 
     Pbrt3__Maps m = PBRT3__MAPS__INIT;
     Pbrt3__Maps__SsEntry e = PBRT3__MAPS__SS_ENTRY__INIT, *ep = &e;
@@ -162,30 +148,31 @@ static void test_vectors(void)
     e.value = "v";
     m.n_ss = 1;
     m.ss = &ep;
-    ok(packs_to(&m.base, BYTES(0x0a, 0x06, 0x0a, 0x01, 'k', 0x12, 0x01, 'v')),
-       "vector: map entry is a nested key/value message");
+    tap_ok(packs_to(&m.base, BYTES(0x0a, 0x06, 0x0a, 0x01, 'k', 0x12, 0x01, 'v')),
+           "vector: map entry is a nested key/value message");
 
     Pbrt3__Choice c = PBRT3__CHOICE__INIT;
     c.v_case = PBRT3__CHOICE__V_I;
-    ok(packs_to(&c.base, BYTES(0x08, 0x00)), "vector: a set oneof member is sent even when zero");
+    tap_ok(packs_to(&c.base, BYTES(0x08, 0x00)),
+           "vector: a set oneof member is sent even when zero");
 
     Pbrt2__All a = PBRT2__ALL__INIT;
     Pbrt2__Inner in = PBRT2__INNER__INIT;
     a.q_int32 = 1;
     a.q_string = "";
     a.q_inner = &in;
-    ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00)),
-       "vector: proto2 required fields are always sent, defaults are not");
+    tap_ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00)),
+           "vector: proto2 required fields are always sent, defaults are not");
     a.has_max_tag = 1;
     a.max_tag = 1;
-    ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00, 0xf8,
-                               0xff, 0xff, 0xff, 0x0f, 0x01)),
-       "vector: largest field number 2^29-1");
+    tap_ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00, 0xf8,
+                                   0xff, 0xff, 0xff, 0x0f, 0x01)),
+           "vector: largest field number 2^29-1");
     a.has_max_tag = 0;
     a.d_string = "dflt";
-    ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00, 0xda,
-                               0x01, 0x04, 'd', 'f', 'l', 't')),
-       "vector: optional string equal to the default but set is sent");
+    tap_ok(packs_to(&a.base, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00, 0xda,
+                                   0x01, 0x04, 'd', 'f', 'l', 't')),
+           "vector: optional string equal to the default but set is sent");
 #undef VEC
 }
 
@@ -205,7 +192,7 @@ static void test_round_trips(void)
             good = again.n == b.n && memcmp(again.p, b.p, b.n) == 0;
             free(again.p);
         }
-        ok(good, "round trip %s (%zu bytes)", s[i].name, b.n);
+        tap_ok(good, "round trip %s (%zu bytes)", s[i].name, b.n);
         protobuf_c_message_free_unpacked(m, NULL);
         free(b.p);
     }
@@ -221,9 +208,9 @@ static void test_round_trips(void)
     a.o_double = nan("0x123");
     struct bytes b = pack(&a.base);
     Pbrt2__All *back = unpack(&pbrt2__all__descriptor, b.p, b.n);
-    ok(back && back->has_o_float && signbit(back->o_float) && back->o_float == 0 &&
-           memcmp(&back->o_double, &a.o_double, 8) == 0,
-       "optional -0.0 keeps its sign and NaN keeps its payload");
+    tap_ok(back && back->has_o_float && signbit(back->o_float) && back->o_float == 0 &&
+               memcmp(&back->o_double, &a.o_double, 8) == 0,
+           "optional -0.0 keeps its sign and NaN keeps its payload");
     pbrt2__all__free_unpacked(back, NULL);
     free(b.p);
 }
@@ -235,13 +222,13 @@ static void test_packed_unpacked(void)
     Pbrt3__Repeats *r;
 
     r = unpack(&pbrt3__repeats__descriptor, BYTES(0x08, 0x03, 0x08, 0x8e, 0x02));
-    ok(r && r->n_r_int32 == 2 && r->r_int32[0] == 3 && r->r_int32[1] == 270,
-       "packed field accepts unpacked elements");
+    tap_ok(r && r->n_r_int32 == 2 && r->r_int32[0] == 3 && r->r_int32[1] == 270,
+           "packed field accepts unpacked elements");
     pbrt3__repeats__free_unpacked(r, NULL);
 
     r = unpack(&pbrt3__repeats__descriptor, BYTES(0x92, 0x01, 0x02, 0x01, 0x7f));
-    ok(r && r->n_u_int32 == 2 && r->u_int32[0] == 1 && r->u_int32[1] == 127,
-       "unpacked field accepts a packed run");
+    tap_ok(r && r->n_u_int32 == 2 && r->u_int32[0] == 1 && r->u_int32[1] == 127,
+           "unpacked field accepts a packed run");
     pbrt3__repeats__free_unpacked(r, NULL);
 
     r = unpack(&pbrt3__repeats__descriptor,
@@ -249,27 +236,27 @@ static void test_packed_unpacked(void)
     int good = r && r->n_r_int32 == 4;
     for (int i = 0; good && i < 4; i++)
         good = r->r_int32[i] == i + 1;
-    ok(good, "packed runs and single elements mix and keep their order");
+    tap_ok(good, "packed runs and single elements mix and keep their order");
     pbrt3__repeats__free_unpacked(r, NULL);
 
     r = unpack(&pbrt3__repeats__descriptor,
                BYTES(0x45, 0x01, 0x00, 0x00, 0x00, 0x42, 0x04, 0x02, 0x00, 0x00, 0x00, 0x61, 0, 0,
                      0, 0, 0, 0, 0xf0, 0x3f, 0x6a, 0x03, 0x01, 0x00, 0x05, 0x72, 0x0a, 0xfe, 0xff,
                      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01));
-    ok(r && r->n_r_fixed32 == 2 && r->r_fixed32[0] == 1 && r->r_fixed32[1] == 2 &&
-           r->n_r_double == 1 && r->r_double[0] == 1.0 && r->n_r_bool == 3 && r->r_bool[0] == 1 &&
-           r->r_bool[1] == 0 && r->r_bool[2] == 1 && r->n_r_enum == 1 &&
-           r->r_enum[0] == PBRT3__KIND__KIND_NEG,
-       "fixed32, double, bool (5 decodes as true) and negative enum in both encodings");
+    tap_ok(r && r->n_r_fixed32 == 2 && r->r_fixed32[0] == 1 && r->r_fixed32[1] == 2 &&
+               r->n_r_double == 1 && r->r_double[0] == 1.0 && r->n_r_bool == 3 &&
+               r->r_bool[0] == 1 && r->r_bool[1] == 0 && r->r_bool[2] == 1 && r->n_r_enum == 1 &&
+               r->r_enum[0] == PBRT3__KIND__KIND_NEG,
+           "fixed32, double, bool (5 decodes as true) and negative enum in both encodings");
     pbrt3__repeats__free_unpacked(r, NULL);
 
-    ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x42, 0x05, 1, 2, 3, 4, 5)),
-       "packed fixed32 run whose length is not a multiple of 4 is rejected");
-    ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x0a, 0x02, 0x01, 0x80)),
-       "packed varint run ending inside a varint is rejected");
+    tap_ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x42, 0x05, 1, 2, 3, 4, 5)),
+           "packed fixed32 run whose length is not a multiple of 4 is rejected");
+    tap_ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x0a, 0x02, 0x01, 0x80)),
+           "packed varint run ending inside a varint is rejected");
     r = unpack(&pbrt3__repeats__descriptor, BYTES(0x7a, 0x01, 'x', 0x7a, 0x00));
-    ok(r && r->n_r_string == 2 && strcmp(r->r_string[0], "x") == 0 && !r->r_string[1][0],
-       "repeated string elements are length-delimited values, not packed runs");
+    tap_ok(r && r->n_r_string == 2 && strcmp(r->r_string[0], "x") == 0 && !r->r_string[1][0],
+           "repeated string elements are length-delimited values, not packed runs");
     pbrt3__repeats__free_unpacked(r, NULL);
 
     /* A million-element packed run: memory proportional to the input, no quadratic copying. */
@@ -280,7 +267,7 @@ static void test_packed_unpacked(void)
     buf[2] = (uint8_t)(big >> 7 | 0x80);
     buf[3] = (uint8_t)(big >> 14);
     r = unpack(&pbrt3__repeats__descriptor, buf, big + 4);
-    ok(r && r->n_r_int32 == big && r->r_int32[big - 1] == 0, "a 1,000,000-element packed run");
+    tap_ok(r && r->n_r_int32 == big && r->r_int32[big - 1] == 0, "a 1,000,000-element packed run");
     pbrt3__repeats__free_unpacked(r, NULL);
     free(buf);
 }
@@ -295,38 +282,38 @@ static void test_unknown_and_last_wins(void)
                      0xaa, 0x06, 0x03, 0x0a, 0x01, 'z',                /* 101: length-delimited */
                      0xb5, 0x06, 1, 2, 3, 4,                           /* 102: fixed32 */
                      0x10, 0x07, 0xf8, 0xff, 0xff, 0xff, 0x0f, 0x00)); /* v, then max tag */
-    ok(l && strcmp(l->name, "n") == 0 && l->v == 7 && l->base.n_unknown_fields == 0,
-       "unknown fields of every wire type are skipped");
+    tap_ok(l && strcmp(l->name, "n") == 0 && l->v == 7 && l->base.n_unknown_fields == 0,
+           "unknown fields of every wire type are skipped");
     pbrt3__leaf__free_unpacked(l, NULL);
 
-    ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9b, 0x06, 0x9c, 0x06)),
-       "group wire types (3/4) are rejected");
-    ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9e, 0x06, 0x00)), "wire type 6 is rejected");
-    ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9f, 0x06, 0x00)), "wire type 7 is rejected");
+    tap_ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9b, 0x06, 0x9c, 0x06)),
+           "group wire types (3/4) are rejected");
+    tap_ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9e, 0x06, 0x00)), "wire type 6 is rejected");
+    tap_ok(!unpack(&pbrt3__leaf__descriptor, BYTES(0x9f, 0x06, 0x00)), "wire type 7 is rejected");
 
     l = unpack(&pbrt3__leaf__descriptor,
                BYTES(0x0a, 0x01, 'a', 0x10, 0x01, 0x0a, 0x02, 'b', 'c', 0x10, 0x02));
-    ok(l && strcmp(l->name, "bc") == 0 && l->v == 2, "a repeated scalar or string: last wins");
+    tap_ok(l && strcmp(l->name, "bc") == 0 && l->v == 2, "a repeated scalar or string: last wins");
     pbrt3__leaf__free_unpacked(l, NULL);
 
     Pbrt3__Scalars *s = unpack(&pbrt3__scalars__descriptor,
                                BYTES(0x8a, 0x01, 0x03, 0x0a, 0x01, 'a', 0x8a, 0x01, 0x02, 0x10,
                                      0x05, 0x82, 0x01, 0x01, 'x', 0x82, 0x01, 0x00));
-    ok(s && s->f_leaf && s->f_leaf->name[0] == '\0' && s->f_leaf->v == 5 && s->f_bytes.len == 0,
-       "a repeated message field: the last occurrence replaces the first (no merge)");
+    tap_ok(s && s->f_leaf && s->f_leaf->name[0] == '\0' && s->f_leaf->v == 5 && s->f_bytes.len == 0,
+           "a repeated message field: the last occurrence replaces the first (no merge)");
     pbrt3__scalars__free_unpacked(s, NULL);
 
     Pbrt3__Choice *c = unpack(&pbrt3__choice__descriptor,
                               BYTES(0x12, 0x01, 's', 0x22, 0x02, 0x0a, 0x00, 0x1a, 0x01, 'b', 0x08,
                                     0x05, 0x4a, 0x01, 'w', 0x40, 0x01));
-    ok(c && c->v_case == PBRT3__CHOICE__V_I && c->i == 5 && c->w_case == PBRT3__CHOICE__W_WU &&
-           c->wu == 1,
-       "oneof: each member replaces the previous one (string, message, bytes, int)");
+    tap_ok(c && c->v_case == PBRT3__CHOICE__V_I && c->i == 5 && c->w_case == PBRT3__CHOICE__W_WU &&
+               c->wu == 1,
+           "oneof: each member replaces the previous one (string, message, bytes, int)");
     pbrt3__choice__free_unpacked(c, NULL);
 
     c = unpack(&pbrt3__choice__descriptor, BYTES(0x08, 0x05, 0x12, 0x02, 'h', 'i'));
-    ok(c && c->v_case == PBRT3__CHOICE__V_S && strcmp(c->s, "hi") == 0,
-       "oneof: scalar then string");
+    tap_ok(c && c->v_case == PBRT3__CHOICE__V_S && strcmp(c->s, "hi") == 0,
+           "oneof: scalar then string");
     pbrt3__choice__free_unpacked(c, NULL);
 }
 
@@ -334,29 +321,30 @@ static void test_defaults_and_required(void)
 {
     const uint8_t req[] = {0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22, 0x00};
     Pbrt2__All *a = unpack(&pbrt2__all__descriptor, req, sizeof req);
-    ok(a && a->d_string == pbrt2__all__d_string__default_value && !a->has_d_bytes &&
-           a->d_bytes.len == 3 && memcmp(a->d_bytes.data, "xyz", 3) == 0 && a->d_int32 == -7 &&
-           a->d_enum == PBRT2__COLOR__BLUE && a->d_double == 1.5 && a->d_bool == 1 &&
-           !a->has_o_int32 && a->o_string == NULL && a->choice_case == 0,
-       "absent proto2 fields keep their declared defaults");
-    ok(a && packs_to(&a->base, req, sizeof req), "defaults are not re-sent");
+    tap_ok(a && a->d_string == pbrt2__all__d_string__default_value && !a->has_d_bytes &&
+               a->d_bytes.len == 3 && memcmp(a->d_bytes.data, "xyz", 3) == 0 && a->d_int32 == -7 &&
+               a->d_enum == PBRT2__COLOR__BLUE && a->d_double == 1.5 && a->d_bool == 1 &&
+               !a->has_o_int32 && a->o_string == NULL && a->choice_case == 0,
+           "absent proto2 fields keep their declared defaults");
+    tap_ok(a && packs_to(&a->base, req, sizeof req), "defaults are not re-sent");
     pbrt2__all__free_unpacked(a, NULL);
 
     a = unpack(&pbrt2__all__descriptor, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00, 0x22,
                                               0x00, 0xda, 0x01, 0x01, 'n', 0xe2, 0x01, 0x00));
-    ok(a && strcmp(a->d_string, "n") == 0 && a->has_d_bytes && a->d_bytes.len == 0,
-       "received values replace defaults (freed without touching the defaults)");
+    tap_ok(a && strcmp(a->d_string, "n") == 0 && a->has_d_bytes && a->d_bytes.len == 0,
+           "received values replace defaults (freed without touching the defaults)");
     pbrt2__all__free_unpacked(a, NULL);
 
-    ok(!unpack(&pbrt2__all__descriptor, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00)),
-       "missing required bytes field is rejected");
-    ok(!unpack(&pbrt2__all__descriptor, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x00, 0x22, 0x00)),
-       "missing required field in a nested message is rejected");
-    ok(!unpack(&pbrt2__inner__descriptor, NULL, 0), "empty input lacks the required field");
+    tap_ok(!unpack(&pbrt2__all__descriptor, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x02, 0x08, 0x00)),
+           "missing required bytes field is rejected");
+    tap_ok(!unpack(&pbrt2__all__descriptor, BYTES(0x08, 0x01, 0x12, 0x00, 0x1a, 0x00, 0x22, 0x00)),
+           "missing required field in a nested message is rejected");
+    tap_ok(!unpack(&pbrt2__inner__descriptor, NULL, 0), "empty input lacks the required field");
     Pbrt3__Leaf *l = unpack(&pbrt3__leaf__descriptor, NULL, 0);
-    ok(l && l->name == protobuf_c_empty_string && l->v == 0, "NULL, 0 decodes an empty message");
+    tap_ok(l && l->name == protobuf_c_empty_string && l->v == 0,
+           "NULL, 0 decodes an empty message");
     pbrt3__leaf__free_unpacked(l, NULL);
-    ok(!unpack(&pbrt3__leaf__descriptor, NULL, 3), "NULL data with a length is rejected");
+    tap_ok(!unpack(&pbrt3__leaf__descriptor, NULL, 3), "NULL data with a length is rejected");
 }
 
 /* Node.next (field 4) wrapped `levels` times around an empty Node, built from the inside out. */
@@ -385,41 +373,44 @@ static void test_malformed(void)
 {
     const ProtobufCMessageDescriptor *leaf = &pbrt3__leaf__descriptor;
 
-    ok(!unpack(leaf, BYTES(0x00, 0x00)), "tag 0 is rejected");
-    ok(!unpack(leaf, BYTES(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)),
-       "11-byte varint tag is rejected");
-    ok(!unpack(leaf, BYTES(0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)),
-       "11-byte varint value is rejected");
-    ok(!unpack(leaf, BYTES(0x10, 0xff)), "truncated varint is rejected");
-    ok(!unpack(leaf, BYTES(0x88, 0x80, 0x80, 0x80, 0x80, 0x02, 0x00)),
-       "field number beyond 32 bits is rejected");
-    ok(!unpack(leaf, BYTES(0x0a, 0x05, 'a', 'b')), "length past the end is rejected");
-    ok(!unpack(leaf, BYTES(0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 'a')),
-       "length near 2^63 is rejected");
-    ok(!unpack(leaf, BYTES(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a')),
-       "length of 4 GiB in a short buffer is rejected");
-    ok(!unpack(leaf, BYTES(0x08, 0x01)), "string field sent as varint is rejected");
-    ok(!unpack(leaf, BYTES(0x11, 1, 2, 3, 4, 5, 6, 7, 8)), "int64 field sent as fixed64 rejected");
-    ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x45, 1, 2, 3)), "truncated fixed32");
-    ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x61, 1, 2, 3, 4, 5, 6, 7)), "truncated fixed64");
-    ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x8a, 0x01, 0x01, 0x10)),
-       "nested message cut inside a field is rejected");
-    ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x8a, 0x01, 0x02, 0x0a, 0x01, 0x0a)),
-       "error in a repeated message element frees what was built");
+    tap_ok(!unpack(leaf, BYTES(0x00, 0x00)), "tag 0 is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)),
+           "11-byte varint tag is rejected");
+    tap_ok(!unpack(leaf,
+                   BYTES(0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)),
+           "11-byte varint value is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x10, 0xff)), "truncated varint is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x88, 0x80, 0x80, 0x80, 0x80, 0x02, 0x00)),
+           "field number beyond 32 bits is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x0a, 0x05, 'a', 'b')), "length past the end is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 'a')),
+           "length near 2^63 is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a')),
+           "length of 4 GiB in a short buffer is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x08, 0x01)), "string field sent as varint is rejected");
+    tap_ok(!unpack(leaf, BYTES(0x11, 1, 2, 3, 4, 5, 6, 7, 8)),
+           "int64 field sent as fixed64 rejected");
+    tap_ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x45, 1, 2, 3)), "truncated fixed32");
+    tap_ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x61, 1, 2, 3, 4, 5, 6, 7)),
+           "truncated fixed64");
+    tap_ok(!unpack(&pbrt3__scalars__descriptor, BYTES(0x8a, 0x01, 0x01, 0x10)),
+           "nested message cut inside a field is rejected");
+    tap_ok(!unpack(&pbrt3__repeats__descriptor, BYTES(0x8a, 0x01, 0x02, 0x0a, 0x01, 0x0a)),
+           "error in a repeated message element frees what was built");
 
     for (size_t levels = 63; levels <= 66; levels++) {
         size_t len;
         uint8_t *buf = nested_nodes(levels, &len);
         Pbrt3__Node *n = unpack(&pbrt3__node__descriptor, buf, len);
-        ok(levels <= 64 ? n != NULL : n == NULL, "%zu levels of nesting %s", levels,
-           levels <= 64 ? "accepted" : "rejected");
+        tap_ok(levels <= 64 ? n != NULL : n == NULL, "%zu levels of nesting %s", levels,
+               levels <= 64 ? "accepted" : "rejected");
         pbrt3__node__free_unpacked(n, NULL);
         free(buf);
     }
     size_t len;
     uint8_t *buf = nested_nodes(200000, &len);
-    ok(!unpack(&pbrt3__node__descriptor, buf, len),
-       "200000 levels of nesting (%zu bytes) fail without exhausting the stack", len);
+    tap_ok(!unpack(&pbrt3__node__descriptor, buf, len),
+           "200000 levels of nesting (%zu bytes) fail without exhausting the stack", len);
     free(buf);
 }
 
@@ -445,7 +436,7 @@ static void test_truncation(void)
         for (i = 0; i < n && strcmp(s[i].name, names[k]) != 0; i++)
             ;
         if (i == n) {
-            ok(1, "truncation: %s # skip sample not built (no agent proto)", names[k]);
+            tap_ok(1, "truncation: %s # skip sample not built (no agent proto)", names[k]);
             continue;
         }
         struct bytes b = pack(s[i].msg);
@@ -462,9 +453,9 @@ static void test_truncation(void)
             protobuf_c_message_free_unpacked(m, NULL);
             free(copy);
         }
-        ok(bad == 0 && rejected > 0,
-           "truncation of %s at all %zu offsets: %zu rejected, rest valid", names[k], b.n,
-           rejected);
+        tap_ok(bad == 0 && rejected > 0,
+               "truncation of %s at all %zu offsets: %zu rejected, rest valid", names[k], b.n,
+               rejected);
         free(b.p);
     }
 }
@@ -543,9 +534,9 @@ static void test_mutation(void)
     }
     for (size_t k = 0; k < nn; k++)
         free(base[k].p);
-    ok(bad == 0 && accepted > 0 && accepted < iterations,
-       "%zu mutated inputs: %zu accepted (all re-pack to an equal message), %zu rejected",
-       iterations, accepted, iterations - accepted);
+    tap_ok(bad == 0 && accepted > 0 && accepted < iterations,
+           "%zu mutated inputs: %zu accepted (all re-pack to an equal message), %zu rejected",
+           iterations, accepted, iterations - accepted);
 }
 
 /* ---- allocators and buffers -------------------------------------------------------------- */
@@ -580,7 +571,7 @@ static void test_allocator(void)
         for (i = 0; i < n && strcmp(s[i].name, names[k]) != 0; i++)
             ;
         if (i == n) {
-            ok(1, "allocator: %s # skip sample not built (no agent proto)", names[k]);
+            tap_ok(1, "allocator: %s # skip sample not built (no agent proto)", names[k]);
             continue;
         }
         struct bytes b = pack(s[i].msg);
@@ -600,10 +591,10 @@ static void test_allocator(void)
             protobuf_c_message_free_unpacked(fm, &fa);
             leaks += f.live != 0;
         }
-        ok(good && leaks == 0 && successes == 0,
-           "custom allocator for %s: %ld allocations all freed; failing each one returns NULL "
-           "without leaks",
-           names[k], total);
+        tap_ok(good && leaks == 0 && successes == 0,
+               "custom allocator for %s: %ld allocations all freed; failing each one returns NULL "
+               "without leaks",
+               names[k], total);
         free(b.p);
     }
 }
@@ -627,9 +618,9 @@ static void test_buffers(void)
     uint8_t pad[4];
     ProtobufCBufferSimple simple = PROTOBUF_C_BUFFER_SIMPLE_INIT(pad);
     size_t n = protobuf_c_message_pack_to_buffer(m, &simple.base);
-    ok(n == flat.n && simple.len == flat.n && memcmp(simple.data, flat.p, n) == 0 &&
-           simple.must_free_data && simple.data != pad,
-       "pack_to_buffer into a growing ProtobufCBufferSimple equals pack");
+    tap_ok(n == flat.n && simple.len == flat.n && memcmp(simple.data, flat.p, n) == 0 &&
+               simple.must_free_data && simple.data != pad,
+           "pack_to_buffer into a growing ProtobufCBufferSimple equals pack");
     PROTOBUF_C_BUFFER_SIMPLE_CLEAR(&simple);
 
     struct counting_alloc c = {0, 0, -1};
@@ -639,13 +630,13 @@ static void test_buffers(void)
     protobuf_c_buffer_simple_append(&with_alloc.base, 3, (const uint8_t *)"abc");
     protobuf_c_buffer_simple_append(&with_alloc.base, 0, NULL);
     protobuf_c_buffer_simple_append(&with_alloc.base, 2, (const uint8_t *)"de");
-    ok(with_alloc.len == 5 && memcmp(with_alloc.data, "abcde", 5) == 0 && c.live == 1,
-       "buffer_simple_append grows through the buffer's allocator");
+    tap_ok(with_alloc.len == 5 && memcmp(with_alloc.data, "abcde", 5) == 0 && c.live == 1,
+           "buffer_simple_append grows through the buffer's allocator");
     count_free(&c, with_alloc.data);
 
     struct append_counter counter = {{count_append}, 0, 0};
-    ok(protobuf_c_message_pack_to_buffer(m, &counter.base) == flat.n && counter.bytes == flat.n,
-       "pack_to_buffer hands every byte to a custom append (%zu calls)", counter.calls);
+    tap_ok(protobuf_c_message_pack_to_buffer(m, &counter.base) == flat.n && counter.bytes == flat.n,
+           "pack_to_buffer hands every byte to a custom append (%zu calls)", counter.calls);
     free(flat.p);
 }
 
@@ -655,20 +646,21 @@ static void test_lookups(void)
 {
     const ProtobufCEnumValue *v =
         protobuf_c_enum_descriptor_get_value(&pbrt3__kind__descriptor, -2);
-    ok(v && strcmp(v->name, "KIND_NEG") == 0, "enum value by number (negative)");
+    tap_ok(v && strcmp(v->name, "KIND_NEG") == 0, "enum value by number (negative)");
     v = protobuf_c_enum_descriptor_get_value(&pbrt3__kind__descriptor, 1000000);
-    ok(v && strcmp(v->name, "KIND_BIG") == 0, "enum value by number (sparse)");
-    ok(!protobuf_c_enum_descriptor_get_value(&pbrt3__kind__descriptor, 5), "unknown enum number");
+    tap_ok(v && strcmp(v->name, "KIND_BIG") == 0, "enum value by number (sparse)");
+    tap_ok(!protobuf_c_enum_descriptor_get_value(&pbrt3__kind__descriptor, 5),
+           "unknown enum number");
     v = protobuf_c_enum_descriptor_get_value_by_name(&pbrt3__kind__descriptor, "KIND_ONE");
-    ok(v && v->value == 1, "enum value by name");
-    ok(!protobuf_c_enum_descriptor_get_value_by_name(&pbrt3__kind__descriptor, "KIND_TWO"),
-       "unknown enum name");
+    tap_ok(v && v->value == 1, "enum value by name");
+    tap_ok(!protobuf_c_enum_descriptor_get_value_by_name(&pbrt3__kind__descriptor, "KIND_TWO"),
+           "unknown enum name");
 
     const ProtobufCFieldDescriptor *f;
     f = protobuf_c_message_descriptor_get_field(&pbrt2__all__descriptor, 536870911);
-    ok(f && strcmp(f->name, "max_tag") == 0, "field by number");
-    ok(!protobuf_c_message_descriptor_get_field(&pbrt2__all__descriptor, 5),
-       "unknown field number");
+    tap_ok(f && strcmp(f->name, "max_tag") == 0, "field by number");
+    tap_ok(!protobuf_c_message_descriptor_get_field(&pbrt2__all__descriptor, 5),
+           "unknown field number");
     int all = 1;
     for (unsigned i = 0; i < pbrt2__all__descriptor.n_fields; i++) {
         const ProtobufCFieldDescriptor *want = &pbrt2__all__descriptor.fields[i];
@@ -677,42 +669,42 @@ static void test_lookups(void)
               protobuf_c_message_descriptor_get_field_by_name(&pbrt2__all__descriptor,
                                                               want->name) == want;
     }
-    ok(all, "every field of All found by number and by name");
-    ok(!protobuf_c_message_descriptor_get_field_by_name(&pbrt2__all__descriptor, "nope"),
-       "unknown field name");
+    tap_ok(all, "every field of All found by number and by name");
+    tap_ok(!protobuf_c_message_descriptor_get_field_by_name(&pbrt2__all__descriptor, "nope"),
+           "unknown field name");
 
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(&pbrt3__echo__descriptor, "Count");
-    ok(md && md->input == &pbrt3__node__descriptor, "service method by name");
-    ok(!protobuf_c_service_descriptor_get_method_by_name(&pbrt3__echo__descriptor, "Nope"),
-       "unknown method name");
-    ok(strcmp(protobuf_c_version(), "1.4.1") == 0 && protobuf_c_version_number() == 1004001,
-       "version matches the header we implement");
+    tap_ok(md && md->input == &pbrt3__node__descriptor, "service method by name");
+    tap_ok(!protobuf_c_service_descriptor_get_method_by_name(&pbrt3__echo__descriptor, "Nope"),
+           "unknown method name");
+    tap_ok(strcmp(protobuf_c_version(), "1.4.1") == 0 && protobuf_c_version_number() == 1004001,
+           "version matches the header we implement");
 }
 
 static void test_check_init(void)
 {
     Pbrt2__All a = PBRT2__ALL__INIT;
     Pbrt2__Inner in = PBRT2__INNER__INIT;
-    ok(!protobuf_c_message_check(&a.base), "check: required string and message missing");
+    tap_ok(!protobuf_c_message_check(&a.base), "check: required string and message missing");
     a.q_string = "";
-    ok(!protobuf_c_message_check(&a.base), "check: required message missing");
+    tap_ok(!protobuf_c_message_check(&a.base), "check: required message missing");
     a.q_inner = &in;
-    ok(protobuf_c_message_check(&a.base), "check: required fields present");
+    tap_ok(protobuf_c_message_check(&a.base), "check: required fields present");
     char *strs[] = {"a", NULL};
     a.n_r_string = 2;
     a.r_string = strs;
-    ok(!protobuf_c_message_check(&a.base), "check: NULL element in a repeated string");
+    tap_ok(!protobuf_c_message_check(&a.base), "check: NULL element in a repeated string");
     a.n_r_string = 1;
     a.has_o_bytes = 1;
     a.o_bytes.len = 3;
-    ok(!protobuf_c_message_check(&a.base), "check: bytes with a length but no data");
+    tap_ok(!protobuf_c_message_check(&a.base), "check: bytes with a length but no data");
     a.o_bytes.len = 0;
     Pbrt2__Inner bad = {{NULL, 0, NULL}, 0, NULL};
     a.choice_case = PBRT2__ALL__CHOICE_C_INNER;
     a.c_inner = &bad;
-    ok(!protobuf_c_message_check(&a.base), "check: oneof message without a descriptor");
-    ok(protobuf_c_message_check(find_sample("all2_full")->msg), "check: full sample is valid");
+    tap_ok(!protobuf_c_message_check(&a.base), "check: oneof message without a descriptor");
+    tap_ok(protobuf_c_message_check(find_sample("all2_full")->msg), "check: full sample is valid");
 
     union {
         Pbrt2__All all;
@@ -720,9 +712,9 @@ static void test_check_init(void)
     } u;
     memset(&u, 0xa5, sizeof u);
     protobuf_c_message_init(&pbrt2__all__descriptor, &u.all);
-    ok(u.all.base.descriptor == &pbrt2__all__descriptor && u.all.d_int32 == -7 &&
-           u.all.n_r_inner == 0 && u.all.d_string == pbrt2__all__d_string__default_value,
-       "message_init applies the generated initial values");
+    tap_ok(u.all.base.descriptor == &pbrt2__all__descriptor && u.all.d_int32 == -7 &&
+               u.all.n_r_inner == 0 && u.all.d_string == pbrt2__all__d_string__default_value,
+           "message_init applies the generated initial values");
 }
 
 static int destroyed;
@@ -753,12 +745,12 @@ static void test_service(void)
     in.v = 41;
     int64_t got = 0;
     pbrt3__echo__ping(&svc.base, &in, got_leaf, &got);
-    ok(got == 42, "service: generated init wires invoke to the handler");
+    tap_ok(got == 42, "service: generated init wires invoke to the handler");
     Pbrt3__Node node = PBRT3__NODE__INIT;
     pbrt3__echo__count(&svc.base, &node, got_leaf, &got);
-    ok(got == -1, "service: a method without handler answers NULL");
+    tap_ok(got == -1, "service: a method without handler answers NULL");
     protobuf_c_service_destroy(&svc.base);
-    ok(destroyed == 1, "service: destroy calls the destroy function");
+    tap_ok(destroyed == 1, "service: destroy calls the destroy function");
 }
 
 int main(void)
@@ -776,6 +768,5 @@ int main(void)
     test_lookups();
     test_check_init();
     test_service();
-    printf("1..%d\n", test_no);
-    return failures != 0;
+    return tap_done();
 }

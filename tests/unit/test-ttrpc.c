@@ -1,5 +1,6 @@
 /* ttRPC: frame codec, and a real server (tests/tools/ttrpc-testsvc.c on its own loop thread)
  * driven by the C client and by hand-written frames. TAP output. */
+#include "tests/tap.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,22 +22,6 @@
 #include "xalloc.h"
 
 #define SEC 1000000000LL
-
-static int n_tests, n_failed;
-
-__attribute__((format(printf, 2, 3))) static bool ok(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%sok %d - ", cond ? "" : "not ", ++n_tests);
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (!cond)
-        n_failed++;
-    return cond;
-}
 
 static void diag(const char *fmt, ...)
 {
@@ -250,8 +235,8 @@ static bool expect_status(int fd, uint32_t id, int code, const char *msg, const 
     bool good = got == code && got_id == id && (!msg || strcmp(got_msg, msg) == 0);
     if (!good)
         diag("%s: got code %d id %u msg '%s'", what, got, got_id, got_msg ? got_msg : "");
-    return ok(good, "%s -> %s on stream %u%s%s", what, rpc_code_name(code), id, msg ? ": " : "",
-              msg ? msg : "");
+    return tap_ok(good, "%s -> %s on stream %u%s%s", what, rpc_code_name(code), id, msg ? ": " : "",
+                  msg ? msg : "");
 }
 
 /* ---------------------------------------------------------------- client helpers */
@@ -318,34 +303,35 @@ static void test_codec(void)
     struct ttrpc_header h = {0x00123456, 0x89abcdef, TTRPC_RESPONSE, 0x05}, d;
     ttrpc_header_encode(&h, b);
     static const uint8_t want[] = {0x00, 0x12, 0x34, 0x56, 0x89, 0xab, 0xcd, 0xef, 0x02, 0x05};
-    ok(memcmp(b, want, sizeof(want)) == 0, "header encodes big-endian");
+    tap_ok(memcmp(b, want, sizeof(want)) == 0, "header encodes big-endian");
     ttrpc_header_decode(b, &d);
-    ok(d.length == h.length && d.stream_id == h.stream_id && d.type == h.type && d.flags == h.flags,
-       "header decode round-trips");
-    ok(strcmp(rpc_code_name(RPC_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0 &&
-           strcmp(rpc_code_name(RPC_UNAUTHENTICATED), "UNAUTHENTICATED") == 0 &&
-           strcmp(rpc_code_name(99), "UNKNOWN_CODE") == 0 &&
-           strcmp(rpc_code_name(-1), "UNKNOWN_CODE") == 0,
-       "rpc_code_name");
+    tap_ok(d.length == h.length && d.stream_id == h.stream_id && d.type == h.type &&
+               d.flags == h.flags,
+           "header decode round-trips");
+    tap_ok(strcmp(rpc_code_name(RPC_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0 &&
+               strcmp(rpc_code_name(RPC_UNAUTHENTICATED), "UNAUTHENTICATED") == 0 &&
+               strcmp(rpc_code_name(99), "UNKNOWN_CODE") == 0 &&
+               strcmp(rpc_code_name(-1), "UNKNOWN_CODE") == 0,
+           "rpc_code_name");
 
     uint8_t r[32];
     uint8_t *p = ttrpc_ok_response_prefix(r, 2);
     p[0] = 0x08;
     p[1] = 0x01;
     static const uint8_t want_ok[] = {0x0a, 0x00, 0x12, 0x02, 0x08, 0x01};
-    ok(ttrpc_ok_response_len(2) == 6 && memcmp(r, want_ok, 6) == 0,
-       "success Response = empty OK status + payload");
-    ok(ttrpc_ok_response_len(0) == 2 && ttrpc_ok_response_prefix(r, 0) == r + 2 && r[0] == 0x0a &&
-           r[1] == 0,
-       "empty success Response is 0a 00");
+    tap_ok(ttrpc_ok_response_len(2) == 6 && memcmp(r, want_ok, 6) == 0,
+           "success Response = empty OK status + payload");
+    tap_ok(ttrpc_ok_response_len(0) == 2 && ttrpc_ok_response_prefix(r, 0) == r + 2 &&
+               r[0] == 0x0a && r[1] == 0,
+           "empty success Response is 0a 00");
 
     size_t len = ttrpc_error_response_len(RPC_NOT_FOUND, 4);
     cleanup_free uint8_t *e = xmalloc(len);
     ttrpc_error_response_encode(e, RPC_NOT_FOUND, "gone", 4);
     Ttrpc__Response *resp = ttrpc__response__unpack(NULL, len, e);
-    ok(resp && resp->status && resp->status->code == RPC_NOT_FOUND &&
-           strcmp(resp->status->message, "gone") == 0 && resp->payload.len == 0,
-       "error Response decodes with the generated code");
+    tap_ok(resp && resp->status && resp->status->code == RPC_NOT_FOUND &&
+               strcmp(resp->status->message, "gone") == 0 && resp->payload.len == 0,
+           "error Response decodes with the generated code");
     if (resp)
         ttrpc__response__free_unpacked(resp, NULL);
 
@@ -356,9 +342,9 @@ static void test_codec(void)
     cleanup_free uint8_t *e2 = xmalloc(len);
     ttrpc_error_response_encode(e2, RPC_INTERNAL, msg, sizeof(msg));
     resp = ttrpc__response__unpack(NULL, len, e2);
-    ok(resp && resp->status && resp->status->code == RPC_INTERNAL &&
-           strlen(resp->status->message) == sizeof(msg),
-       "error Response with a long message");
+    tap_ok(resp && resp->status && resp->status->code == RPC_INTERNAL &&
+               strlen(resp->status->message) == sizeof(msg),
+           "error Response with a long message");
     if (resp)
         ttrpc__response__free_unpacked(resp, NULL);
 }
@@ -370,16 +356,16 @@ static void test_client_basics(struct ttrpc_client *c)
     cleanup_error struct kerr *err = NULL;
     int r = ttrpc_client_call(c, "grpc.Health", "Check", &in.base,
                               &grpc__health_check_response__descriptor, &out, 5 * SEC, &err);
-    ok(r == 0 && out &&
-           ((Grpc__HealthCheckResponse *)out)->status ==
-               GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING,
-       "client: Health.Check -> SERVING");
+    tap_ok(r == 0 && out &&
+               ((Grpc__HealthCheckResponse *)out)->status ==
+                   GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING,
+           "client: Health.Check -> SERVING");
     if (out)
         protobuf_c_message_free_unpacked(out, NULL);
 
     cleanup_free char *v = NULL;
     r = version(c, "", &v, 0, &err);
-    ok(r == 0 && v && strcmp(v, "0.0.1") == 0, "client: Health.Version -> 0.0.1");
+    tap_ok(r == 0 && v && strcmp(v, "0.0.1") == 0, "client: Health.Version -> 0.0.1");
 
     struct {
         const char *service, *method;
@@ -393,31 +379,32 @@ static void test_client_basics(struct ttrpc_client *c)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cleanup_error struct kerr *e = NULL;
         r = ttrpc_client_call(c, cases[i].service, cases[i].method, &in.base, NULL, NULL, 0, &e);
-        ok(r == -EPROTO && e && e->status == cases[i].code && strcmp(e->msg, cases[i].msg) == 0,
-           "client: %s/%s -> %s \"%s\"", cases[i].service, cases[i].method,
-           rpc_code_name(cases[i].code), cases[i].msg);
+        tap_ok(r == -EPROTO && e && e->status == cases[i].code && strcmp(e->msg, cases[i].msg) == 0,
+               "client: %s/%s -> %s \"%s\"", cases[i].service, cases[i].method,
+               rpc_code_name(cases[i].code), cases[i].msg);
     }
 
     cleanup_error struct kerr *e1 = NULL;
     r = version(c, "error:5:no such thing", NULL, 0, &e1);
-    ok(r == -EPROTO && e1 && e1->status == RPC_NOT_FOUND && strcmp(e1->msg, "no such thing") == 0,
-       "client: handler status error comes back as -EPROTO with code and message");
+    tap_ok(r == -EPROTO && e1 && e1->status == RPC_NOT_FOUND &&
+               strcmp(e1->msg, "no such thing") == 0,
+           "client: handler status error comes back as -EPROTO with code and message");
 
     cleanup_error struct kerr *e2 = NULL;
     r = version(c, "kerr", NULL, 0, &e2);
-    ok(r == -EPROTO && e2 && e2->status == RPC_NOT_FOUND &&
-           strcmp(e2->msg, "open /nonexistent: No such file or directory") == 0,
-       "ttrpc_reply_kerr: ENOENT -> NOT_FOUND with the error text");
+    tap_ok(r == -EPROTO && e2 && e2->status == RPC_NOT_FOUND &&
+               strcmp(e2->msg, "open /nonexistent: No such file or directory") == 0,
+           "ttrpc_reply_kerr: ENOENT -> NOT_FOUND with the error text");
 
     cleanup_error struct kerr *e3 = NULL;
     r = version(c, "error:0:not ok", NULL, 0, &e3);
-    ok(r == -EPROTO && e3 && e3->status == RPC_UNKNOWN,
-       "ttrpc_reply_error with code OK is sent as UNKNOWN, never as success");
+    tap_ok(r == -EPROTO && e3 && e3->status == RPC_UNKNOWN,
+           "ttrpc_reply_error with code OK is sent as UNKNOWN, never as success");
 
     cleanup_error struct kerr *e4 = NULL;
     r = version(c, "wrongtype", NULL, 0, &e4);
-    ok(r == -EPROTO && e4 && e4->status == RPC_INTERNAL,
-       "reply of the wrong message type -> INTERNAL");
+    tap_ok(r == -EPROTO && e4 && e4->status == RPC_INTERNAL,
+           "reply of the wrong message type -> INTERNAL");
 
     static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff};
     cleanup_error struct kerr *e5 = NULL;
@@ -425,14 +412,14 @@ static void test_client_basics(struct ttrpc_client *c)
     size_t raw_len = 0;
     r = ttrpc_client_call_raw(c, "grpc.Health", "Check", garbage, sizeof(garbage), &raw, &raw_len,
                               0, &e5);
-    ok(r == -EPROTO && e5 && e5->status == RPC_INVALID_ARGUMENT,
-       "payload that is not a CheckRequest -> INVALID_ARGUMENT (%s)", e5 ? e5->msg : "");
+    tap_ok(r == -EPROTO && e5 && e5->status == RPC_INVALID_ARGUMENT,
+           "payload that is not a CheckRequest -> INVALID_ARGUMENT (%s)", e5 ? e5->msg : "");
     free(raw);
 
     raw = NULL;
     r = ttrpc_client_call_raw(c, "grpc.Health", "Check", NULL, 0, &raw, &raw_len, 0, NULL);
-    ok(r == 0 && raw_len == 2 && raw[0] == 0x08 && raw[1] == 0x01,
-       "raw call: empty CheckRequest -> payload 08 01");
+    tap_ok(r == 0 && raw_len == 2 && raw[0] == 0x08 && raw[1] == 0x01,
+           "raw call: empty CheckRequest -> payload 08 01");
     free(raw);
 }
 
@@ -447,7 +434,7 @@ static void test_big_requests(struct ttrpc_client *c)
     cleanup_free char *v = NULL;
     cleanup_error struct kerr *err = NULL;
     int r = version(c, cmd, &v, 10 * SEC, &err);
-    ok(r == 0 && v && strcmp(v, "0.0.1") == 0, "3 MiB request served");
+    tap_ok(r == 0 && v && strcmp(v, "0.0.1") == 0, "3 MiB request served");
 
     n = TTRPC_MAX_DATA;
     cleanup_free char *huge = xmalloc(n + 1);
@@ -455,10 +442,10 @@ static void test_big_requests(struct ttrpc_client *c)
     huge[n] = 0;
     cleanup_error struct kerr *e2 = NULL;
     r = version(c, huge, NULL, 10 * SEC, &e2);
-    ok(r == -EMSGSIZE, "request over 4 MiB refused by the client (-EMSGSIZE) (%s)",
-       e2 ? e2->msg : "");
+    tap_ok(r == -EMSGSIZE, "request over 4 MiB refused by the client (-EMSGSIZE) (%s)",
+           e2 ? e2->msg : "");
     cleanup_free char *v2 = NULL;
-    ok(version(c, "", &v2, 5 * SEC, NULL) == 0, "client still usable after that");
+    tap_ok(version(c, "", &v2, 5 * SEC, NULL) == 0, "client still usable after that");
 }
 
 /* Random frames (bounded lengths, random types, ids, bodies): the server must neither crash
@@ -496,13 +483,13 @@ static void test_fuzz(struct ttrpc_client *c)
         close(fd);
     }
     struct stats s = wait_stats(c, conns_is, before.conns);
-    ok(s.conns == before.conns,
-       "1000 random frames on 20 connections: server alive, %d replies, "
-       "all connections cleaned up",
-       answered);
+    tap_ok(s.conns == before.conns,
+           "1000 random frames on 20 connections: server alive, %d replies, "
+           "all connections cleaned up",
+           answered);
     cleanup_free char *v = NULL;
-    ok(version(c, "release", &v, 5 * SEC, NULL) == 0 && s.parked == 0,
-       "no call left parked after the fuzzing peers vanished");
+    tap_ok(version(c, "release", &v, 5 * SEC, NULL) == 0 && s.parked == 0,
+           "no call left parked after the fuzzing peers vanished");
 }
 
 static void test_big_replies(struct ttrpc_client *c)
@@ -515,15 +502,15 @@ static void test_big_replies(struct ttrpc_client *c)
     cleanup_free char *v = NULL;
     cleanup_error struct kerr *err = NULL;
     int r = version(c, cmd, &v, 10 * SEC, &err);
-    ok(r == 0 && v && strlen(v) == n, "reply of exactly %u bytes goes through", TTRPC_MAX_DATA);
+    tap_ok(r == 0 && v && strlen(v) == n, "reply of exactly %u bytes goes through", TTRPC_MAX_DATA);
 
     snprintf(cmd, sizeof(cmd), "big:%zu", n + 1);
     cleanup_error struct kerr *e2 = NULL;
     r = version(c, cmd, NULL, 10 * SEC, &e2);
-    ok(r == -EPROTO && e2 && e2->status == RPC_RESOURCE_EXHAUSTED,
-       "reply one byte over the limit -> RESOURCE_EXHAUSTED (%s)", e2 ? e2->msg : "");
+    tap_ok(r == -EPROTO && e2 && e2->status == RPC_RESOURCE_EXHAUSTED,
+           "reply one byte over the limit -> RESOURCE_EXHAUSTED (%s)", e2 ? e2->msg : "");
     cleanup_free char *v2 = NULL;
-    ok(version(c, "", &v2, 5 * SEC, NULL) == 0, "connection still serves after that");
+    tap_ok(version(c, "", &v2, 5 * SEC, NULL) == 0, "connection still serves after that");
 }
 
 struct parked_arg {
@@ -555,12 +542,12 @@ static void test_concurrency(struct ttrpc_client *c)
         pthread_create(&th[i], NULL, park_thread, &args[i]);
     }
     struct stats s = wait_stats(c, parked_is, N);
-    if (!ok(s.parked == N, "%d calls parked at once on one connection", N))
+    if (!tap_ok(s.parked == N, "%d calls parked at once on one connection", N))
         diag("stats: conns=%d parked=%d cancelled=%d closed=%d", s.conns, s.parked, s.cancelled,
              s.closed);
     cleanup_free char *count = NULL;
     int r = version(c, "release", &count, 5 * SEC, NULL);
-    ok(r == 0 && count && atoi(count) == N, "release answers them (newest first)");
+    tap_ok(r == 0 && count && atoi(count) == N, "release answers them (newest first)");
     int good = 0;
     for (int i = 0; i < N; i++) {
         pthread_join(th[i], NULL);
@@ -568,7 +555,8 @@ static void test_concurrency(struct ttrpc_client *c)
             good++;
         free(args[i].got);
     }
-    ok(good == N, "each caller got its own reply (%d/%d) although they came out of order", good, N);
+    tap_ok(good == N, "each caller got its own reply (%d/%d) although they came out of order", good,
+           N);
 }
 
 static void test_raw_protocol(void)
@@ -579,9 +567,9 @@ static void test_raw_protocol(void)
     struct frame f = {0};
     int r = recv_frame(fd, &f, 5000);
     static const uint8_t want[] = {0x0a, 0x00, 0x12, 0x02, 0x08, 0x01};
-    ok(r == 0 && f.h.stream_id == 1 && f.h.type == TTRPC_RESPONSE && f.h.flags == 0 &&
-           f.h.length == sizeof(want) && memcmp(f.body, want, sizeof(want)) == 0,
-       "raw: Check reply is exactly 0a 00 12 02 08 01 on stream 1");
+    tap_ok(r == 0 && f.h.stream_id == 1 && f.h.type == TTRPC_RESPONSE && f.h.flags == 0 &&
+               f.h.length == sizeof(want) && memcmp(f.body, want, sizeof(want)) == 0,
+           "raw: Check reply is exactly 0a 00 12 02 08 01 on stream 1");
     free(f.body);
 
     send_request(fd, 4, "Check", "", 0);
@@ -640,7 +628,7 @@ static void test_raw_protocol(void)
         if (recv_status(fd, &id, NULL) == 0 && id == (uint32_t)(19 + 2 * i))
             in_order++;
     }
-    ok(in_order == MANY, "%d requests in one write: %d answered", MANY, in_order);
+    tap_ok(in_order == MANY, "%d requests in one write: %d answered", MANY, in_order);
 
     /* one frame dribbled in pieces */
     uint32_t id = 19 + 2 * MANY;
@@ -660,8 +648,8 @@ static void test_raw_protocol(void)
     send_request(fd, id, "Version", "park:late", 100 * 1000000LL);
     expect_status(fd, id, RPC_DEADLINE_EXCEEDED, "timeout", "parked call with timeout_nano 100ms");
     int64_t took = loop_now_ns() - t0;
-    ok(took >= 90 * 1000000LL && took < 3 * SEC, "deadline honoured (%lld ms)",
-       (long long)(took / 1000000));
+    tap_ok(took >= 90 * 1000000LL && took < 3 * SEC, "deadline honoured (%lld ms)",
+           (long long)(took / 1000000));
 
     /* A huge timeout_nano must not overflow the timer arithmetic. */
     id += 2;
@@ -670,8 +658,8 @@ static void test_raw_protocol(void)
     send_request(fd, id, "Version", "release", 0);
     uint32_t a = 0, b = 0;
     int ra = recv_status(fd, &a, NULL), rb = recv_status(fd, &b, NULL);
-    ok(ra == 0 && rb == 0 && a == id - 2 && b == id,
-       "timeout_nano INT64_MAX parks, release answers");
+    tap_ok(ra == 0 && rb == 0 && a == id - 2 && b == id,
+           "timeout_nano INT64_MAX parks, release answers");
     close(fd);
 }
 
@@ -683,7 +671,8 @@ static void test_vanishing_client(struct ttrpc_client *c)
     send_request(fd, 3, "Version", "park:b", 0);
     send_request(fd, 5, "Version", "park:c", 0);
     struct stats s = wait_stats(c, parked_is, 3);
-    ok(s.parked == 3 && s.conns == before.conns + 1, "three calls parked on a second connection");
+    tap_ok(s.parked == 3 && s.conns == before.conns + 1,
+           "three calls parked on a second connection");
     /* half a frame, then gone */
     uint8_t h[TTRPC_HEADER_LEN];
     ttrpc_header_encode(&(struct ttrpc_header){100, 7, TTRPC_REQUEST, 0}, h);
@@ -691,10 +680,10 @@ static void test_vanishing_client(struct ttrpc_client *c)
     write_all(fd, "partial", 7);
     close(fd);
     s = wait_stats(c, conns_is, before.conns);
-    ok(s.conns == before.conns && s.parked == 0 && s.cancelled == before.cancelled + 3 &&
-           s.closed == before.closed + 1,
-       "client vanished mid-frame: connection closed, 3 parked calls cancelled (on_cancel), "
-       "on_closed ran");
+    tap_ok(s.conns == before.conns && s.parked == 0 && s.cancelled == before.cancelled + 3 &&
+               s.closed == before.closed + 1,
+           "client vanished mid-frame: connection closed, 3 parked calls cancelled (on_cancel), "
+           "on_closed ran");
 }
 
 static void test_slow_reader(struct ttrpc_client *c)
@@ -705,9 +694,10 @@ static void test_slow_reader(struct ttrpc_client *c)
     for (int i = 0; i < 20; i++)
         send_request(fd, 1 + 2 * i, "Version", "big:4000000", 0);
     struct stats s = wait_stats(c, conns_is, before.conns);
-    ok(s.conns == before.conns, "peer that never reads is dropped once its queue passes 64 MiB");
+    tap_ok(s.conns == before.conns,
+           "peer that never reads is dropped once its queue passes 64 MiB");
     cleanup_free char *v = NULL;
-    ok(version(c, "", &v, 5 * SEC, NULL) == 0, "other connections unaffected");
+    tap_ok(version(c, "", &v, 5 * SEC, NULL) == 0, "other connections unaffected");
     /* drain what the kernel buffered, then EOF */
     uint8_t buf[65536];
     ssize_t n;
@@ -715,7 +705,8 @@ static void test_slow_reader(struct ttrpc_client *c)
     while ((n = read(fd, buf, sizeof(buf))) > 0)
         got += (size_t)n;
     /* ECONNRESET when the server closed with our requests still unread in its queue */
-    ok(n == 0 || errno == ECONNRESET, "the dropped peer reads EOF after %zu buffered bytes", got);
+    tap_ok(n == 0 || errno == ECONNRESET, "the dropped peer reads EOF after %zu buffered bytes",
+           got);
     close(fd);
 }
 
@@ -731,17 +722,17 @@ static void test_server_close(void)
     wait_stats(probe, parked_is, 1);
     cleanup_error struct kerr *err = NULL;
     int r = version(c, "close", NULL, 5 * SEC, &err);
-    ok(r == -ECONNRESET, "handler closing its own connection: caller sees -ECONNRESET (%d)", r);
+    tap_ok(r == -ECONNRESET, "handler closing its own connection: caller sees -ECONNRESET (%d)", r);
     pthread_join(th, NULL);
-    ok(a.r == -ECONNRESET, "a call pending on the dead connection fails with -ECONNRESET (%d)",
-       a.r);
+    tap_ok(a.r == -ECONNRESET, "a call pending on the dead connection fails with -ECONNRESET (%d)",
+           a.r);
     free(a.got);
     cleanup_error struct kerr *e2 = NULL;
     r = version(c, "", NULL, 5 * SEC, &e2);
-    ok(r == -ECONNRESET, "later calls on a dead client fail fast with -ECONNRESET");
+    tap_ok(r == -ECONNRESET, "later calls on a dead client fail fast with -ECONNRESET");
     ttrpc_client_free(c);
     struct stats s = stats_of(probe);
-    ok(s.parked == 0, "server cancelled the parked call of the closed connection");
+    tap_ok(s.parked == 0, "server cancelled the parked call of the closed connection");
     ttrpc_client_free(probe);
 }
 
@@ -753,10 +744,10 @@ static void test_keep_fd(struct ttrpc_client *c)
     server_ctl('k', sv[1]);
     struct ttrpc_client *k = ttrpc_client_new(sv[0]);
     cleanup_free char *v = NULL;
-    ok(version(k, "", &v, 5 * SEC, NULL) == 0, "TTRPC_CONN_KEEP_FD connection serves");
+    tap_ok(version(k, "", &v, 5 * SEC, NULL) == 0, "TTRPC_CONN_KEEP_FD connection serves");
     ttrpc_client_free(k);
     struct stats s = wait_stats(c, conns_is, before.conns);
-    ok(s.keepfd == before.keepfd + 1, "TTRPC_CONN_KEEP_FD: fd still open in on_closed");
+    tap_ok(s.keepfd == before.keepfd + 1, "TTRPC_CONN_KEEP_FD: fd still open in on_closed");
 }
 
 /* ---------------------------------------------------------------- client vs a scripted peer */
@@ -780,14 +771,14 @@ static void test_client_edge_cases(void)
     int64_t t0 = loop_now_ns();
     int r = version(c, "", NULL, 100 * 1000000LL, &err);
     int64_t took = loop_now_ns() - t0;
-    ok(r == -ETIMEDOUT && took >= 90 * 1000000LL && took < 2 * SEC,
-       "client: local timeout -> -ETIMEDOUT after %lld ms", (long long)(took / 1000000));
+    tap_ok(r == -ETIMEDOUT && took >= 90 * 1000000LL && took < 2 * SEC,
+           "client: local timeout -> -ETIMEDOUT after %lld ms", (long long)(took / 1000000));
     struct frame f = {0};
     r = recv_frame(peer, &f, 5000);
     Ttrpc__Request *req = r == 0 ? ttrpc__request__unpack(NULL, f.h.length, f.body) : NULL;
-    ok(req && f.h.stream_id == 1 && req->timeout_nano == 100 * 1000000LL &&
-           strcmp(req->service, "grpc.Health") == 0 && strcmp(req->method, "Version") == 0,
-       "client: request on stream 1 carries service, method and timeout_nano");
+    tap_ok(req && f.h.stream_id == 1 && req->timeout_nano == 100 * 1000000LL &&
+               strcmp(req->service, "grpc.Health") == 0 && strcmp(req->method, "Version") == 0,
+           "client: request on stream 1 carries service, method and timeout_nano");
     if (req)
         ttrpc__request__free_unpacked(req, NULL);
     free(f.body);
@@ -800,13 +791,13 @@ static void test_client_edge_cases(void)
     pthread_t th;
     pthread_create(&th, NULL, park_thread, &a);
     r = recv_frame(peer, &f, 5000);
-    ok(r == 0 && f.h.stream_id == 3, "client: next call uses stream 3");
+    tap_ok(r == 0 && f.h.stream_id == 3, "client: next call uses stream 3");
     free(f.body);
     static const uint8_t go_ok[] = {0x12, 0x03, 0x0a, 0x01, 'G'};
     send_frame(peer, 3, TTRPC_RESPONSE, go_ok, sizeof(go_ok));
     pthread_join(th, NULL);
-    ok(a.r == 0 && a.got && strcmp(a.got, "G") == 0,
-       "client: late reply dropped; a Response without status is success");
+    tap_ok(a.r == 0 && a.got && strcmp(a.got, "G") == 0,
+           "client: late reply dropped; a Response without status is success");
     free(a.got);
 
     /* oversize reply: streamed away, that call fails, connection kept */
@@ -825,7 +816,7 @@ static void test_client_edge_cases(void)
         left -= n;
     }
     pthread_join(th, NULL);
-    ok(a.r == -EMSGSIZE, "client: oversize reply -> -EMSGSIZE (%d)", a.r);
+    tap_ok(a.r == -EMSGSIZE, "client: oversize reply -> -EMSGSIZE (%d)", a.r);
     free(a.got);
     a = (struct parked_arg){.c = c, .tag = "k"};
     pthread_create(&th, NULL, park_thread, &a);
@@ -834,7 +825,7 @@ static void test_client_edge_cases(void)
     free(f.body);
     send_frame(peer, id, TTRPC_RESPONSE, go_ok, sizeof(go_ok));
     pthread_join(th, NULL);
-    ok(a.r == 0 && id == 7, "client: connection kept after the oversize reply");
+    tap_ok(a.r == 0 && id == 7, "client: connection kept after the oversize reply");
     free(a.got);
 
     /* ttrpc_client_free while a call waits: the call fails with -ECONNRESET */
@@ -846,7 +837,7 @@ static void test_client_edge_cases(void)
     pthread_create(&fr, NULL, free_later, c);
     pthread_join(th, NULL);
     pthread_join(fr, NULL);
-    ok(a.r == -ECONNRESET, "client: ttrpc_client_free fails a waiting call with -ECONNRESET");
+    tap_ok(a.r == -ECONNRESET, "client: ttrpc_client_free fails a waiting call with -ECONNRESET");
     free(a.got);
     close(peer);
 
@@ -862,12 +853,12 @@ static void test_client_edge_cases(void)
     r = ttrpc_client_call_raw(c, "grpc.Health", "Check", blob, blen, &out, &out_len,
                               200 * 1000000LL, &we);
     took = loop_now_ns() - t0;
-    ok(r == -ETIMEDOUT && took < 2 * SEC,
-       "client: write to a peer that never reads ends at the deadline (%lld ms)",
-       (long long)(took / 1000000));
+    tap_ok(r == -ETIMEDOUT && took < 2 * SEC,
+           "client: write to a peer that never reads ends at the deadline (%lld ms)",
+           (long long)(took / 1000000));
     cleanup_error struct kerr *we2 = NULL;
     r = version(c, "", NULL, 1 * SEC, &we2);
-    ok(r == -ECONNRESET, "client: connection with a half-written frame is dropped (%d)", r);
+    tap_ok(r == -ECONNRESET, "client: connection with a half-written frame is dropped (%d)", r);
     ttrpc_client_free(c);
     close(sv[1]);
 
@@ -880,7 +871,7 @@ static void test_client_edge_cases(void)
     free(f.body);
     close(sv[1]);
     pthread_join(th, NULL);
-    ok(a.r == -ECONNRESET, "client: peer hang-up fails the waiting call with -ECONNRESET");
+    tap_ok(a.r == -ECONNRESET, "client: peer hang-up fails the waiting call with -ECONNRESET");
     free(a.got);
     ttrpc_client_free(c);
 }
@@ -904,6 +895,5 @@ int main(void)
     ttrpc_client_free(c);
     server_stop();
     test_client_edge_cases();
-    printf("1..%d\n", n_tests);
-    return n_failed ? 1 : 0;
+    return tap_done();
 }
