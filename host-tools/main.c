@@ -31,6 +31,8 @@ static const char usage[] =
     "      --vm-cpus N        guest vCPUs (default 1)\n"
     "      --kernel FILE      guest kernel (default: vmlinux.container next to kata-host)\n"
     "      --initrd FILE      guest initrd (default: kata-containers-initrd.img)\n"
+    "      --firmware FILE|default  QEMU firmware (default: qboot when QEMU ships it, as it\n"
+    "                         starts the kernel faster than SeaBIOS; `default`: QEMU's own)\n"
     "      --hypervisor qemu|cloud-hypervisor  (default: cloud-hypervisor when it is on PATH\n"
     "                         and KVM works, else qemu)\n"
     "      --accel auto|kvm|tcg  QEMU accelerator (default auto; env KATA_HOST_ACCEL)\n"

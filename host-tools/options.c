@@ -164,6 +164,7 @@ enum {
     OPT_VM_CPUS,
     OPT_KERNEL,
     OPT_INITRD,
+    OPT_FIRMWARE,
     OPT_NAME,
     OPT_ROOTFS,
     OPT_SHARE,
@@ -238,6 +239,7 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         {"vm-cpus", required_argument, NULL, OPT_VM_CPUS},
         {"kernel", required_argument, NULL, OPT_KERNEL},
         {"initrd", required_argument, NULL, OPT_INITRD},
+        {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"name", required_argument, NULL, OPT_NAME},
         {"rootfs", required_argument, NULL, OPT_ROOTFS},
         {"share", required_argument, NULL, OPT_SHARE},
@@ -294,6 +296,12 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
             break;
         case OPT_INITRD:
             o.initrd = optarg;
+            break;
+        case OPT_FIRMWARE:
+            if (!*optarg)
+                r = make_error(err, EINVAL, "--firmware needs a file or \"default\"");
+            else
+                o.firmware = optarg;
             break;
         case OPT_NAME:
             if (!options_valid_name(optarg))

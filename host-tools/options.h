@@ -50,6 +50,7 @@ struct run_opts {
     uint64_t vm_memory_mib;
     unsigned vm_cpus;
     const char *kernel, *initrd;
+    const char *firmware; /* QEMU -bios; NULL: qboot when installed; "default": QEMU's */
     bool detach, verbose, dry_run;
     const char *agent_addr;
     enum hypervisor hypervisor;

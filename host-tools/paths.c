@@ -44,6 +44,25 @@ char *paths_find_artifact(const char *file)
     return NULL;
 }
 
+char *paths_qemu_data(const char *vmm_path, const char *file)
+{
+    cleanup_free char *real = vmm_path ? realpath(vmm_path, NULL) : NULL;
+    char *slash = real ? strrchr(real, '/') : NULL;
+    if (slash) {
+        *slash = '\0';
+        cleanup_free char *p = xasprintf("%s/../share/qemu/%s", real, file);
+        char *found = realpath(p, NULL);
+        if (found && access(found, R_OK) == 0)
+            return found;
+        free(found);
+    }
+    char *p = xasprintf("/usr/share/qemu/%s", file);
+    if (access(p, R_OK) == 0)
+        return p;
+    free(p);
+    return NULL;
+}
+
 char *paths_which(const char *prog)
 {
     const char *path = getenv("PATH");

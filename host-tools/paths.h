@@ -5,6 +5,9 @@
 
 /* Returns a malloc'd path of the first existing candidate for `file`, or NULL. */
 char *paths_find_artifact(const char *file);
+/* A file of QEMU's data directory (firmware) for the QEMU binary at vmm_path:
+ * <prefix>/share/qemu/<file> beside <prefix>/bin, else /usr/share/qemu; malloc'd or NULL. */
+char *paths_qemu_data(const char *vmm_path, const char *file);
 /* Looks a program up in PATH; malloc'd or NULL. */
 char *paths_which(const char *prog);
 /* Removes a directory tree (no symlink following, stays on one file system). */

@@ -26,7 +26,7 @@ struct sandbox {
     struct vm_config vmc;
     struct vm vm;
     bool vm_started;
-    char *kernel, *initrd, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
+    char *kernel, *initrd, *firmware, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
     char *console_log;
     enum accel_mode accel;
     /* agent */

@@ -105,6 +105,10 @@ char **vm_qemu_argv(const struct vm_config *c)
     add(&b, "stdio,id=console0,signal=off");
     add(&b, "-serial");
     add(&b, "chardev:console0");
+    if (c->firmware) {
+        add(&b, "-bios");
+        add(&b, c->firmware);
+    }
     add(&b, "-kernel");
     add(&b, c->kernel);
     if (c->initrd) {

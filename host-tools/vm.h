@@ -15,6 +15,7 @@ struct vm_config {
     const char *vmm_path;       /* qemu-system-x86_64 / cloud-hypervisor */
     const char *name;
     const char *kernel, *initrd;
+    const char *firmware; /* QEMU: -bios FILE, NULL for QEMU's default */
     uint64_t memory_mib;
     unsigned cpus;
     bool quiet;                /* pass `quiet` to the kernel */

@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(24);
+    tap_plan(26);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -63,18 +63,23 @@ int main(void)
                                "wait=off"),
            "virtio-serial port agent.channel.0 on a unix socket chardev");
     tap_ok(any_contains(a, "virtio-rng-pci"), "virtio-rng");
+    tap_ok(find(a, "-bios") < 0, "no firmware given: no -bios (QEMU's default)");
     tap_ok(!any_contains(a, "vhost-user-fs") && !any_contains(a, "virtio-9p"),
            "no shared directory without --rootfs");
     vm_argv_free(a);
 
     c.accel = ACCEL_KVM;
     c.quiet = false;
+    c.firmware = "/usr/share/qemu/qboot.rom";
     c.share = SHARE_VIRTIOFS;
     c.virtiofsd_socket = "/run/x,y/vfs.sock";
     a = vm_qemu_argv(&c);
     cmdline = after(a, "-append");
     tap_ok(strcmp(after(a, "-accel"), "kvm") == 0 && strcmp(after(a, "-cpu"), "host") == 0,
            "KVM: -accel kvm -cpu host");
+    tap_ok(strcmp(after(a, "-bios"), "/usr/share/qemu/qboot.rom") == 0 &&
+               find(a, "-bios") < find(a, "-kernel"),
+           "firmware: -bios FILE");
     tap_ok(!strstr(cmdline, "nolapic_timer") && !strstr(cmdline, "quiet"),
            "KVM never gets nolapic_timer; -v drops quiet");
     tap_ok(any_contains(a, "memory-backend-memfd,id=mem,size=256M,share=on") &&

@@ -211,6 +211,18 @@ kh() {
     assert_output --partial "nolapic_timer"
     assert_output --partial "name=agent.channel.0"
     assert_output --partial "-m 512"
+    if [ -e /usr/share/qemu/qboot.rom ]; then
+        assert_output --partial "-bios /usr/share/qemu/qboot.rom"
+    fi
+    run kh run --dry-run --firmware default --kernel /k/vmlinux --initrd /k/initrd -- true
+    assert_success
+    refute_output --partial "-bios"
+    run kh run --dry-run --firmware /k/bios.bin --kernel /k/vmlinux --initrd /k/initrd -- true
+    assert_success
+    assert_output --partial "-bios /k/bios.bin"
+    run kh run --accel tcg --firmware /nonexistent/bios.bin --kernel /k/vmlinux --initrd /k/initrd -- true
+    assert_equal "$status" 125
+    assert_output --partial "--firmware /nonexistent/bios.bin: No such file or directory"
     run kh run --dry-run --hypervisor cloud-hypervisor --kernel /k/vmlinux --initrd /k/initrd -- true
     assert_success
     assert_output --partial "--vsock cid=3,socket="
