@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "paths.h"
 #include "spec.h"
+#include "tsc.h"
 #include "xalloc.h"
 
 #define VIRTIOFSD_PATH "/usr/lib/qemu/virtiofsd"
@@ -122,6 +123,8 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     struct vm_config *c = &sb->vmc;
     c->hypervisor = hv;
     c->accel = sb->accel == ACCEL_AUTO ? ACCEL_KVM : sb->accel;
+    if (c->accel == ACCEL_TCG && hv == HV_QEMU)
+        c->tsc_khz = tsc_host_khz();
     c->vmm_path = sb->vmm_path;
     c->name = sb->name;
     c->kernel = sb->kernel;
@@ -446,6 +449,7 @@ static int boot_vm(struct sandbox *sb, struct kerr **err)
         }
         sb->accel = ACCEL_TCG;
         sb->vmc.accel = ACCEL_TCG;
+        sb->vmc.tsc_khz = tsc_host_khz();
         sb->start_ns = loop_now_ns();
     }
     return start_vm_once(sb, timeout, err);

@@ -24,10 +24,15 @@ static const char *const kata_params = "tsc=reliable no_timer_check rcupdate.rcu
 
 char *vm_kernel_cmdline(const struct vm_config *c)
 {
-    /* nolapic_timer skips ~200 ms of LAPIC timer calibration under TCG; under KVM calibration
-     * is skipped anyway, and on machines without another clockevent it would hang. */
-    return xasprintf("console=ttyS0 %s%s panic=1 reboot=k%s", kata_params, c->quiet ? " quiet" : "",
-                     c->accel == ACCEL_TCG && c->hypervisor == HV_QEMU ? " nolapic_timer" : "");
+    /* Under TCG, nolapic_timer skips ~200 ms of LAPIC timer calibration and tsc_early_khz the
+     * PIT/HPET calibration of the TSC (see tsc.h); under KVM both are skipped anyway (kvmclock),
+     * and on machines without another clockevent nolapic_timer would hang. */
+    bool tcg = c->accel == ACCEL_TCG && c->hypervisor == HV_QEMU;
+    char tsc[40] = "";
+    if (tcg && c->tsc_khz > 0)
+        snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", (unsigned)c->tsc_khz);
+    return xasprintf("console=ttyS0 %s%s panic=1 reboot=k%s%s", kata_params,
+                     c->quiet ? " quiet" : "", tcg ? " nolapic_timer" : "", tsc);
 }
 
 struct argv_builder {

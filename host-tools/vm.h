@@ -18,6 +18,7 @@ struct vm_config {
     const char *firmware; /* QEMU: -bios FILE, NULL for QEMU's default */
     uint64_t memory_mib;
     unsigned cpus;
+    uint32_t tsc_khz;          /* TCG: the host TSC rate for tsc_early_khz=, 0 = unknown */
     bool quiet;                /* pass `quiet` to the kernel */
     const char *serial_socket; /* QEMU: virtio-serial agent port chardev (unix socket path) */
     uint32_t vsock_cid;        /* QEMU: > 0 adds vhost-vsock-pci with this guest CID */

@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(26);
+    tap_plan(28);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -39,6 +39,7 @@ int main(void)
                           .memory_mib = 256,
                           .cpus = 2,
                           .quiet = true,
+                          .tsc_khz = 2445434,
                           .serial_socket = "/run/kata-host/box1/agent.sock"};
     char **a = vm_qemu_argv(&c);
     tap_ok(strcmp(a[0], "/usr/bin/qemu-system-x86_64") == 0, "argv[0] is the VMM");
@@ -58,6 +59,7 @@ int main(void)
                strstr(cmdline, "panic=1") && strstr(cmdline, "reboot=k"),
            "kernel cmdline: console=ttyS0 quiet panic=1 reboot=k");
     tap_ok(strstr(cmdline, "nolapic_timer") != NULL, "TCG adds nolapic_timer");
+    tap_ok(strstr(cmdline, " tsc_early_khz=2445434") != NULL, "TCG passes the host TSC rate");
     tap_ok(any_contains(a, "virtserialport,bus=vser0.0,chardev=agent0,name=agent.channel.0") &&
                any_contains(a, "socket,id=agent0,path=/run/kata-host/box1/agent.sock,server=on,"
                                "wait=off"),
@@ -82,6 +84,7 @@ int main(void)
            "firmware: -bios FILE");
     tap_ok(!strstr(cmdline, "nolapic_timer") && !strstr(cmdline, "quiet"),
            "KVM never gets nolapic_timer; -v drops quiet");
+    tap_ok(!strstr(cmdline, "tsc_early_khz"), "KVM gets no tsc_early_khz (kvmclock knows)");
     tap_ok(any_contains(a, "memory-backend-memfd,id=mem,size=256M,share=on") &&
                strcmp(after(a, "-numa"), "node,memdev=mem") == 0,
            "virtio-fs: shared memfd memory backend of -m size");
