@@ -124,7 +124,7 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     c->hypervisor = hv;
     c->accel = sb->accel == ACCEL_AUTO ? ACCEL_KVM : sb->accel;
     if (c->accel == ACCEL_TCG && hv == HV_QEMU)
-        c->tsc_khz = tsc_host_khz();
+        c->tsc_khz = tsc_host_khz_cached(TSC_CACHE_PATH);
     c->vmm_path = sb->vmm_path;
     c->name = sb->name;
     c->kernel = sb->kernel;
@@ -449,7 +449,7 @@ static int boot_vm(struct sandbox *sb, struct kerr **err)
         }
         sb->accel = ACCEL_TCG;
         sb->vmc.accel = ACCEL_TCG;
-        sb->vmc.tsc_khz = tsc_host_khz();
+        sb->vmc.tsc_khz = tsc_host_khz_cached(TSC_CACHE_PATH);
         sb->start_ns = loop_now_ns();
     }
     return start_vm_once(sb, timeout, err);

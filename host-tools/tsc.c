@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 
@@ -89,3 +91,28 @@ uint32_t tsc_host_khz(void)
     return 0;
 }
 #endif
+
+uint32_t tsc_host_khz_cached(const char *path)
+{
+    {
+        cleanup_file FILE *f = fopen(path, "re");
+        unsigned long v = 0;
+        if (f && fscanf(f, "%lu", &v) == 1 && v >= 100000 && v <= 20000000)
+            return (uint32_t)v;
+    }
+    uint32_t khz = tsc_host_khz();
+    if (khz == 0)
+        return 0;
+    cleanup_free char *tmp = NULL;
+    if (asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
+        return khz;
+    cleanup_file FILE *f = fopen(tmp, "we");
+    if (!f)
+        return khz;
+    fprintf(f, "%u\n", (unsigned)khz);
+    if (fflush(f) == 0)
+        rename(tmp, path);
+    else
+        unlink(tmp);
+    return khz;
+}

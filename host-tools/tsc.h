@@ -8,5 +8,9 @@
 /* The host TSC rate in kHz, measured against CLOCK_MONOTONIC_RAW over ~10 ms, or 0 when it
  * cannot serve as a clock (not x86, or /proc/cpuinfo lacks constant_tsc/nonstop_tsc). */
 uint32_t tsc_host_khz(void);
+/* tsc_host_khz() remembered in `path` (a tmpfs file, so a reboot forgets it): the rate of an
+ * invariant TSC does not change while the host runs, and measuring costs 10 ms per boot. */
+#define TSC_CACHE_PATH "/run/kata-host/.tsc-khz"
+uint32_t tsc_host_khz_cached(const char *path);
 /* The same from two (clock ns, tsc) samples; 0 when they make no sense. */
 uint32_t tsc_khz_from_samples(int64_t ns0, uint64_t tsc0, int64_t ns1, uint64_t tsc1);

@@ -2,13 +2,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "host-tools/tsc.h"
 #include "tests/tap.h"
 
 int main(void)
 {
-    tap_plan(6);
+    tap_plan(8);
     tap_ok(tsc_khz_from_samples(0, 1000, 10000000, 1000 + 24454340) == 2445434,
            "24,454,340 ticks in 10 ms = 2,445,434 kHz");
     tap_ok(tsc_khz_from_samples(5, 100, 5, 200) == 0 && tsc_khz_from_samples(10, 100, 5, 200) == 0,
@@ -24,5 +25,21 @@ int main(void)
      * when ours is within 1%. */
     tap_ok((a == 0 && b == 0) || (a > 0 && b > 0 && labs((long)a - (long)b) * 1000 <= (long)a),
            "two measurements agree within 0.1%%");
+    char dir[] = "/tmp/test-tsc.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char path[64];
+    snprintf(path, sizeof(path), "%s/tsc-khz", dir);
+    uint32_t first = tsc_host_khz_cached(path);
+    uint32_t again = tsc_host_khz_cached(path);
+    tap_ok(first == again && (a == 0 || first > 0), "the cached rate comes back unchanged");
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("1234567\n", f);
+        fclose(f);
+    }
+    tap_ok(a == 0 || tsc_host_khz_cached(path) == 1234567, "a remembered rate is used as is");
+    unlink(path);
+    rmdir(dir);
     return tap_done();
 }
