@@ -18,7 +18,9 @@
 
 #define ROOT_BIND_DIR "/.kata-agent-root"
 
-/* Whether the visible "/" (the last "/" entry of mountinfo) is the initial ramfs. */
+/* Whether the visible "/" (the last "/" entry of mountinfo) is the initial ramfs itself: of
+ * type rootfs and its own parent. A bind mount of it (what kata-init moves onto "/") has the
+ * ramfs as parent and can be pivoted away from. */
 static bool root_is_initramfs(void)
 {
     cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -26,12 +28,13 @@ static bool root_is_initramfs(void)
     bool rootfs = false;
     while (f && fgets(line, sizeof(line), f)) {
         char mp[4096];
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || strcmp(mp, "/") != 0)
+        unsigned id, parent;
+        if (sscanf(line, "%u %u %*s %*s %4095s", &id, &parent, mp) != 3 || strcmp(mp, "/") != 0)
             continue;
         const char *sep = strstr(line, " - ");
         char fstype[64] = "";
         if (sep && sscanf(sep + 3, "%63s", fstype) == 1)
-            rootfs = strcmp(fstype, "rootfs") == 0;
+            rootfs = strcmp(fstype, "rootfs") == 0 && id == parent;
     }
     return rootfs;
 }

@@ -1,7 +1,7 @@
 # init: kata-init, the guest's PID 1. It links only the common/ pieces it uses (errors,
 # allocation, the epoll loop, file helpers), not the protocol library, to stay small.
 INIT_SRCS := init/agent.c init/cgroups.c init/cmdline.c init/console.c \
-             init/mounts.c init/net.c init/powerbutton.c init/setup.c init/shutdown.c \
+             init/mounts.c init/net.c init/powerbutton.c init/root.c init/setup.c init/shutdown.c \
              init/status.c
 INIT_COMMON_SRCS := common/error.c common/xalloc.c common/loop.c common/fsutil.c
 INIT_TESTS := $(patsubst init/tests/%.c,$(BUILD)/asan/tests/%,$(wildcard init/tests/test-init-*.c))

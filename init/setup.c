@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "mounts.h"
 #include "net.h"
+#include "root.h"
 #include "strv.h"
 
 /* Mounts entry i; a failed optional mount is a warning. */
@@ -39,6 +40,10 @@ static bool is_base_mount(const struct mount_spec *m)
 
 int setup_base(struct kerr **err)
 {
+    /* First, while "/" holds no other mount: the bind mount then copies only itself. */
+    bool moved = false;
+    cleanup_error struct kerr *root_err = NULL;
+    (void)root_leave_initramfs(&moved, &root_err);
     for (size_t i = 0; i < mounts_early_count; i++) {
         if (!is_base_mount(&mounts_early[i]))
             continue;
@@ -49,6 +54,8 @@ int setup_base(struct kerr **err)
     int r = console_attach_stdio();
     if (r < 0)
         return make_error(err, -r, "open /dev/console");
+    if (root_err)
+        init_warn("%s: the agent has to leave the initramfs itself", root_err->msg);
     return 0;
 }
 

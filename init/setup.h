@@ -4,8 +4,9 @@
 
 #include "error.h"
 
-/* Mounts /proc, /sys and /dev and puts the console on stdio: what is needed to read the
- * command line and to be heard. An error here is fatal. */
+/* Leaves the initial ramfs for a bind mount of it (root.h), mounts /proc, /sys and /dev and
+ * puts the console on stdio: what is needed to read the command line and to be heard. An
+ * error here is fatal, except in leaving the ramfs (a warning: the agent can do it too). */
 int setup_base(struct kerr **err);
 
 /* Everything else: the remaining mounts, cgroups, /dev/ptmx, loopback, host name. Only a

@@ -180,6 +180,8 @@ assert_powered_off() {
     # init blocks every signal for itself; the agent must start with none blocked.
     assert_line "CHECK sigblk=0000000000000000"
     assert_line "CHECK args=2:two args"
+    assert_line "CHECK root=child rootfs"
+    assert_line "CHECK pivot=ok"
 }
 
 @test "systemd.unified_cgroup_hierarchy=0 gives per-controller v1 hierarchies" {

@@ -20,4 +20,9 @@ echo "CHECK stdout=$(readlink /proc/$$/fd/1)"
 echo "CHECK ppid=$PPID"
 echo "CHECK sigblk=$(awk '$1 == "SigBlk:" { print $2 }' /proc/self/status)"
 echo "CHECK args=$#:$*"
+# "/" is a bind mount of the initramfs (its parent is the ramfs), so pivot_root works.
+echo "CHECK root=$(awk '$5 == "/" { r = ($1 == $2 ? "self" : "child") " " $(NF - 2) } END { print r }' /proc/self/mountinfo)"
+pivot=$(unshare -m sh -c 'mkdir -p /tmp/newroot && mount --bind / /tmp/newroot &&
+    mkdir -p /tmp/newroot/tmp/oldroot && cd /tmp/newroot && pivot_root . tmp/oldroot && echo ok' 2>&1)
+echo "CHECK pivot=$pivot"
 exit 0
