@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -113,6 +115,17 @@ static int listen_vsock(const char *spec, struct kerr **err)
     return steal_fd(&fd);
 }
 
+/* Whether the guest has a vsock device (a guest-to-host transport): without one the kernel
+ * reports no local CID, and a vsock listener would wait for connections that cannot come. */
+static bool vsock_has_transport(void)
+{
+    cleanup_close int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+    unsigned cid = VMADDR_CID_ANY;
+    if (fd < 0 || ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) < 0)
+        return true; /* cannot tell: listen as asked */
+    return cid != VMADDR_CID_ANY;
+}
+
 /* /dev/vportNpM of the virtio-serial port called `name`, or NULL. */
 static char *serial_find(const char *name)
 {
@@ -209,16 +222,24 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
     cleanup_error struct kerr *lerr = NULL;
     int fd = -1;
     bool serial_only = false;
+    /* The serial port: named explicitly (serial://NAME or serial:///path), else looked up by
+     * the conventional name and served in addition to the socket. */
+    if (strncmp(addr, "serial://", 9) == 0)
+        serial_only = true;
+    const char *sname = serial_only ? addr + 9 : KATA_SERIAL_PORT_NAME;
+    cleanup_free char *spath = sname[0] == '/' ? xstrdup(sname) : serial_find(sname);
 
     if (strncmp(addr, "unix://", 7) == 0) {
         const char *p = addr + 7;
         fd = p[0] == '@' ? listen_unix(p + 1, true, &t->unix_path, &lerr)
                          : listen_unix(p, false, &t->unix_path, &lerr);
     } else if (strncmp(addr, "vsock://", 8) == 0) {
-        fd = listen_vsock(addr + 8, &lerr);
-    } else if (strncmp(addr, "serial://", 9) == 0) {
-        serial_only = true;
-    } else {
+        /* A VMM without vhost-vsock (QEMU under kata-host on such a host) gives the port. */
+        if (spath && !vsock_has_transport())
+            log_info("transport", "no vsock device: not listening on %s", addr);
+        else
+            fd = listen_vsock(addr + 8, &lerr);
+    } else if (!serial_only) {
         free(t);
         return make_status(err, RPC_INVALID_ARGUMENT, EINVAL,
                            "unsupported server address %s (vsock://, unix://, serial://)", addr);
@@ -229,10 +250,6 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
         log_info("transport", "listening on %s", addr);
     }
 
-    /* The serial port: named explicitly (serial://NAME or serial:///path), else looked up by
-     * the conventional name and served in addition to the socket. */
-    const char *sname = serial_only ? addr + 9 : KATA_SERIAL_PORT_NAME;
-    cleanup_free char *spath = sname[0] == '/' ? xstrdup(sname) : serial_find(sname);
     cleanup_error struct kerr *serr = NULL;
     if (spath)
         (void)serial_open(t, spath, &serr);

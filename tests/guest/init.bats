@@ -242,6 +242,9 @@ assert_powered_off() {
     assert_output --partial "kata-init: shutdown requested by power button: stopping the agent for power-off"
     assert_output --regexp "kata-init: agent (exited with status|killed by signal)"
     assert_powered_off
+    # This VM has the virtio-serial port and no vsock device: the agent serves the port only.
+    assert_output --partial "serving virtio-serial port /dev/vport"
+    assert_output --partial "no vsock device: not listening on vsock://"
     echo "# power-off $((SECONDS - asked))s after system_powerdown" >&3
 }
 
