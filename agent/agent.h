@@ -222,12 +222,6 @@ void guest_get_details(struct ttrpc_call *call, void *sb);
 void guest_reseed_random(struct ttrpc_call *call, void *sb);
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
 
-/* ------------------------------------------------------------ root.c */
-
-/* In an initramfs, moves the agent onto a bind mount of its root so containers can
- * pivot_root; a no-op elsewhere. */
-int agent_root_prepare(bool *ret_moved, struct kerr **err);
-
 /* ------------------------------------------------------------ rpc.c */
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);

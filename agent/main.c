@@ -100,13 +100,9 @@ int main(int argc, char **argv)
     if (config.ignored)
         log_warn("config", "not supported, ignored: %s", config.ignored);
 
-    bool moved = false;
-    if (agent_root_prepare(&moved, &err) < 0) {
-        log_msg(LOG_CRITICAL, "agent", "%s", err->msg);
-        return 1;
-    }
-    if (moved)
-        log_info("agent", "root is the initramfs: running on a bind mount of it (for pivot_root)");
+    /* An initrd's root (the initial ramfs) cannot be pivoted away from: kata-init moves the
+     * whole system onto a bind mount of it first; under an init that does not, containers
+     * fall back to move + chroot (agent/linux/rootfs.c). */
 
     /* Orphans of container processes are reparented to us and reaped by the SIGCHLD loop. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
