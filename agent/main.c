@@ -19,8 +19,8 @@
 #include "log.h"
 #include "xalloc.h"
 
-/* Time for the DestroySandbox reply to leave before the agent exits. */
-#define EXIT_GRACE_NS (50 * 1000000LL)
+/* How long replies already given (DestroySandbox's) may take to leave before the exit. */
+#define EXIT_DRAIN_MS 2000
 
 struct agent {
     struct loop *loop;
@@ -42,17 +42,11 @@ static char *read_cmdline(void)
     return buf;
 }
 
-static void quit_now(struct loop_timer *t, void *data)
-{
-    struct agent *a = data;
-    loop_quit(a->loop);
-}
-
 static void on_destroyed(void *data)
 {
     struct agent *a = data;
     log_info("agent", "sandbox destroyed, exiting");
-    loop_add_timer(a->loop, EXIT_GRACE_NS, quit_now, a);
+    loop_quit(a->loop);
 }
 
 static void on_signal(struct loop_source *src, int fd, uint32_t events, void *data)
@@ -143,6 +137,9 @@ int main(int argc, char **argv)
     if (r < 0)
         log_error("agent", "event loop: %s", strerror(-r));
 
+    if (!ttrpc_server_drain(a.server, EXIT_DRAIN_MS))
+        log_warn("agent", "replies still unsent after %d ms: the host stopped reading",
+                 EXIT_DRAIN_MS);
     transport_stop(a.transport);
     sandbox_shutdown(&a.sandbox);
     ttrpc_server_free(a.server);

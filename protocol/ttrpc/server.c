@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,28 @@ static void conn_flush(struct ttrpc_conn *c)
     }
     if (!c->out_head)
         set_want_out(c, false);
+}
+
+bool ttrpc_server_drain(struct ttrpc_server *s, int timeout_ms)
+{
+    int64_t deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        struct pollfd fds[64];
+        nfds_t n = 0;
+        for (struct ttrpc_conn *c = s->conns; c; c = c->next) {
+            if (c->out_head && !c->closing)
+                conn_flush(c);
+            if (c->out_head && !c->closing && n < sizeof(fds) / sizeof(fds[0]))
+                fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+        }
+        if (n == 0)
+            return true;
+        int64_t left_ms = (deadline - loop_now_ns()) / 1000000;
+        if (left_ms <= 0)
+            return false;
+        if (poll(fds, n, (int)left_ms) < 0 && errno != EINTR)
+            return false;
+    }
 }
 
 static struct outbuf *frame_new(uint32_t stream_id, size_t body_len)

@@ -103,6 +103,10 @@ struct ttrpc_conn *ttrpc_server_add_conn(struct ttrpc_server *s, int fd, unsigne
 void ttrpc_conn_close(struct ttrpc_conn *c);
 /* Number of connections still open (for shutdown decisions and tests). */
 size_t ttrpc_server_conn_count(const struct ttrpc_server *s);
+/* Outside the loop (after loop_run returned): writes every queued reply out, waiting up to
+ * timeout_ms for slow readers, so that a process about to exit loses no answer it already
+ * gave (DestroySandbox's). True when nothing is left queued. */
+bool ttrpc_server_drain(struct ttrpc_server *s, int timeout_ms);
 
 /* Answers a call and frees it. `msg` may be NULL for an empty message (google.protobuf.Empty);
  * otherwise it must be of the method's output type (else the client gets INTERNAL). A reply

@@ -194,3 +194,8 @@ void testsvc_free(struct testsvc *t)
     ttrpc_server_free(t->server);
     free(t);
 }
+
+struct ttrpc_server *testsvc_server(struct testsvc *t)
+{
+    return t->server;
+}

@@ -22,3 +22,4 @@ void testsvc_listen(struct testsvc *t, int listen_fd);
  * still open in on_closed, then closes it). */
 void testsvc_add_fd(struct testsvc *t, int fd, bool keep_fd);
 void testsvc_free(struct testsvc *t);
+struct ttrpc_server *testsvc_server(struct testsvc *t);

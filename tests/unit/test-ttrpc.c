@@ -750,6 +750,69 @@ static void test_keep_fd(struct ttrpc_client *c)
     tap_ok(s.keepfd == before.keepfd + 1, "TTRPC_CONN_KEEP_FD: fd still open in on_closed");
 }
 
+/* ---------------------------------------------------------------- drain before exit */
+
+static void quit_loop(struct loop_timer *t, void *data)
+{
+    loop_quit(data);
+}
+
+struct sink {
+    int fd;
+    size_t want, got;
+};
+
+static void *sink_main(void *arg)
+{
+    struct sink *k = arg;
+    struct frame f = {0};
+    if (recv_frame(k->fd, &f, 10000) == 0)
+        k->got = TTRPC_HEADER_LEN + f.h.length;
+    free(f.body);
+    return NULL;
+}
+
+/* A reply far bigger than the socket buffer, queued when the loop stops: the agent's
+ * DestroySandbox case. drain() must push it all out; with a reader that never comes it gives
+ * up at the deadline. */
+static void test_drain(void)
+{
+    struct loop *loop = loop_new();
+    struct testsvc *t = testsvc_new(loop);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    testsvc_add_fd(t, sv[1], false);
+    size_t n = 3 << 20;
+    char cmd[32];
+    snprintf(cmd, sizeof(cmd), "big:%zu", n);
+    send_request(sv[0], 1, "Version", cmd, 0);
+    loop_add_timer(loop, 300 * 1000000LL, quit_loop, loop);
+    loop_run(loop);
+    struct sink k = {.fd = sv[0]};
+    pthread_t th;
+    pthread_create(&th, NULL, sink_main, &k);
+    bool drained = ttrpc_server_drain(testsvc_server(t), 10000);
+    pthread_join(th, NULL);
+    tap_ok(drained && k.got > n, "drain: a %zu-byte reply queued at loop exit arrives whole", n);
+
+    int sv2[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2);
+    testsvc_add_fd(t, sv2[1], false);
+    send_request(sv2[0], 1, "Version", cmd, 0);
+    loop_add_timer(loop, 300 * 1000000LL, quit_loop, loop);
+    loop_run(loop);
+    int64_t t0 = loop_now_ns();
+    drained = ttrpc_server_drain(testsvc_server(t), 200);
+    int64_t took_ms = (loop_now_ns() - t0) / 1000000;
+    tap_ok(!drained && took_ms >= 150 && took_ms < 2000,
+           "drain: a peer that never reads -> false after the deadline (%lld ms)",
+           (long long)took_ms);
+    testsvc_free(t);
+    loop_free(loop);
+    close(sv[0]);
+    close(sv2[0]);
+}
+
 /* ---------------------------------------------------------------- client vs a scripted peer */
 
 static void *free_later(void *arg)
@@ -894,6 +957,7 @@ int main(void)
     test_fuzz(c);
     ttrpc_client_free(c);
     server_stop();
+    test_drain();
     test_client_edge_cases();
     return tap_done();
 }
