@@ -220,6 +220,7 @@ void oom_cancel_waiters(struct sandbox *sb);
 
 void guest_get_details(struct ttrpc_call *call, void *sb);
 void guest_reseed_random(struct ttrpc_call *call, void *sb);
+void guest_set_date_time(struct ttrpc_call *call, void *sb);
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ rpc.c */

@@ -1,5 +1,5 @@
 /* Guest-wide RPCs that touch no container: GetGuestDetails, ReseedRandomDev,
- * RemoveStaleVirtiofsShareMounts. */
+ * SetGuestDateTime, RemoveStaleVirtiofsShareMounts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -66,6 +67,26 @@ void guest_reseed_random(struct ttrpc_call *call, void *sb)
         ttrpc_reply_error(call, RPC_INTERNAL, "reseed the CRNG: %s", strerror(errno));
         return;
     }
+    ttrpc_reply(call, NULL);
+}
+
+/* The host's clock for a guest whose own is stale: a VM restored from a template (or resumed
+ * after a pause) still counts from the moment it was saved. */
+void guest_set_date_time(struct ttrpc_call *call, void *sb)
+{
+    Grpc__SetGuestDateTimeRequest *req = REQ(Grpc__SetGuestDateTimeRequest, call);
+    if (req->sec < 0 || req->usec < 0 || req->usec >= 1000000) {
+        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid time %lld s %lld us",
+                          (long long)req->sec, (long long)req->usec);
+        return;
+    }
+    struct timeval tv = {.tv_sec = (time_t)req->sec, .tv_usec = (suseconds_t)req->usec};
+    if (settimeofday(&tv, NULL) < 0) {
+        ttrpc_reply_error(call, errno == EPERM ? RPC_PERMISSION_DENIED : RPC_INTERNAL,
+                          "set the guest clock: %s", strerror(errno));
+        return;
+    }
+    log_info("agent", "guest clock set to %lld.%06lld", (long long)req->sec, (long long)req->usec);
     ttrpc_reply(call, NULL);
 }
 

@@ -275,6 +275,7 @@ static const struct {
     {"UpdateContainer", update_container},
     {"GetGuestDetails", guest_get_details},
     {"ReseedRandomDev", guest_reseed_random},
+    {"SetGuestDateTime", guest_set_date_time},
     {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
     {"GetOOMEvent", get_oom_event},
     {"StatsContainer", stats_container},

@@ -261,6 +261,18 @@ teardown() { agent_teardown; }
     assert_output --partial INVALID_ARGUMENT
 }
 
+# Only refusals here: a valid request would set the host's clock (the guest suite sets it).
+@test "SetGuestDateTime refuses a negative second or an out-of-range microsecond" {
+    # Sec = -1 (varint of a negative int64: ten bytes)
+    run actl call grpc.AgentService SetGuestDateTime 08ffffffffffffffffff01
+    assert_output --partial INVALID_ARGUMENT
+    assert_output --partial "invalid time -1 s"
+    # Sec = 1, Usec = 1000000
+    run actl call grpc.AgentService SetGuestDateTime 080110c0843d
+    assert_output --partial INVALID_ARGUMENT
+    assert_output --partial "1000000 us"
+}
+
 @test "UpdateContainer changes the memory limit of a running container" {
     actl create-container --id upd --memory 67108864 --rootfs "$ROOTFS" -- /bin/payload pause
     actl start-container --id upd
