@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # kata-host end to end under TCG: host wall time of `kata-host run -- true` (median of N,
-# default 5, after one warm-up), the guest clock when the agent is ready (from the agent's
-# hello line) against when kata-init started (its own boottime line, printed in quiet mode), and the
-# sizes of what boots. Next to it, the floor of this machine in the same run: the same QEMU
-# command line (firmware, kernel, devices) with a busybox initrd whose /init powers off at
-# once, so what kata-host adds on top of a bare boot is visible whatever the machine's speed.
-# One line:
-#   host wall_s=… bare_boot_s=… overhead_s=… agent_ready_guest_s=… init_guest_s=… \
-#        ready_after_init_s=… vmlinux_B=… vmlinuz_B=… initrd_B=… init_B=… agent_B=… host_B=…
+# default 5, after one warm-up that also builds the VM template, so the runs start from it as
+# they do by default), the same with --no-template (a full boot each time), the guest clock
+# when the agent is ready (from the agent's hello line) against when kata-init started (its
+# own boottime line, from its first instruction; booted runs), and the sizes of what boots.
+# Next to it, the floor of this machine in the same run: the same QEMU command line
+# (firmware, kernel, devices) with a busybox initrd whose /init powers off at once, so what
+# kata-host adds on top of a bare boot is visible whatever the machine's speed. One line:
+#   host wall_s=… boot_wall_s=… bare_boot_s=… overhead_s=… agent_ready_guest_s=… \
+#        init_guest_s=… ready_after_init_s=… vmlinux_B=… vmlinuz_B=… initrd_B=… init_B=… \
+#        agent_B=… host_B=…   (overhead_s = boot_wall_s - bare_boot_s)
 # Targets (issue 3): wall_s <= 0.8; ready_after_init_s <= 0.1.
 #   bench/host.sh [--runs N]
 set -euo pipefail
@@ -18,7 +20,7 @@ runs=5
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
-	-h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "host-bench: unknown argument $1" >&2; exit 1 ;;
 	esac
 done
@@ -28,21 +30,27 @@ for f in "$b/bin/kata-host" "$b/vmlinux.container" "$b/kata-containers-initrd.im
 done
 export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
 export KATA_HOST_RUN_DIR=$(mktemp -d /tmp/kata-host-bench.XXXXXX)
+export KATA_HOST_TEMPLATE_DIR=$KATA_HOST_RUN_DIR/templates
 trap 'rm -rf "$KATA_HOST_RUN_DIR"' EXIT
 
 kh() { timeout -k 5 120 "$b/bin/kata-host" "$@"; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-kh run -- true >/dev/null # warm the page cache
-walls=()
-for _ in $(seq "$runs"); do
-	t0=$(date +%s.%N)
-	kh run -- true >/dev/null
-	t1=$(date +%s.%N)
-	walls+=("$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")")
-done
+kh run -- true >/dev/null # warm the page cache; build the VM template
+timed_runs() { # ARGS...: prints the wall seconds of each of $runs runs of `kata-host run ARGS -- true`
+	local t0 t1
+	for _ in $(seq "$runs"); do
+		t0=$(date +%s.%N)
+		kh run "$@" -- true >/dev/null
+		t1=$(date +%s.%N)
+		printf '%.3f\n' "$(echo "$t1 - $t0" | bc -l)"
+	done
+}
+mapfile -t walls < <(timed_runs)
 wall=$(printf '%s\n' "${walls[@]}" | median)
+mapfile -t boot_walls < <(timed_runs --no-template)
+boot_wall=$(printf '%s\n' "${boot_walls[@]}" | median)
 
 # The floor: kata-host's own QEMU command line, minus the agent channel (nobody listens), with
 # an initrd that powers off at once.
@@ -79,7 +87,7 @@ bare=$(printf '%s\n' "${bares[@]}" | median)
 # Guest-side stages from -v (the kernel stays quiet; kata-init prints its start time).
 readies=() inits=() gaps=()
 for _ in $(seq "$runs"); do
-	out=$(kh run -v -- true 2>&1 >/dev/null)
+	out=$(kh run -v --no-template -- true 2>&1 >/dev/null)
 	ready=$(sed -n 's/.*agent ready .*guest time \([0-9.]*\) s.*/\1/p' <<<"$out")
 	init=$(sed -n 's/.*kata-host: init .*guest time \([0-9.]*\) s.*/\1/p' <<<"$out")
 	[ -n "$ready" ] && readies+=("$ready")
@@ -90,9 +98,9 @@ for _ in $(seq "$runs"); do
 done
 med() { if [ $# -gt 0 ]; then printf '%s\n' "$@" | median; else echo NA; fi; }
 size() { [ -e "$1" ] && stat -L -c %s "$1" || echo NA; }
-printf 'host wall_s=%.3f bare_boot_s=%.3f overhead_s=%.3f agent_ready_guest_s=%s init_guest_s=%s ready_after_init_s=%s vmlinux_B=%s vmlinuz_B=%s initrd_B=%s init_B=%s agent_B=%s host_B=%s\n' \
-	"$wall" "$bare" "$(echo "$wall - $bare" | bc -l)" "$(med "${readies[@]}")" "$(med "${inits[@]}")" "$(med "${gaps[@]}")" \
+printf 'host wall_s=%.3f boot_wall_s=%.3f bare_boot_s=%.3f overhead_s=%.3f agent_ready_guest_s=%s init_guest_s=%s ready_after_init_s=%s vmlinux_B=%s vmlinuz_B=%s initrd_B=%s init_B=%s agent_B=%s host_B=%s\n' \
+	"$wall" "$boot_wall" "$bare" "$(echo "$boot_wall - $bare" | bc -l)" "$(med "${readies[@]}")" "$(med "${inits[@]}")" "$(med "${gaps[@]}")" \
 	"$(size "$b/vmlinux.container")" "$(size "$b/vmlinuz.container")" \
 	"$(size "$b/kata-containers-initrd.img")" "$(size "$b/bin/kata-init")" \
 	"$(size "$b/bin/kata-agent")" "$(size "$b/bin/kata-host")"
-echo "host walls_s=${walls[*]} bare_boots_s=${bares[*]}"
+echo "host walls_s=${walls[*]} boot_walls_s=${boot_walls[*]} bare_boots_s=${bares[*]}"

@@ -34,6 +34,22 @@ int agent_create_sandbox(struct ttrpc_client *c, const Grpc__CreateSandboxReques
     return call(c, "CreateSandbox", req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
 }
 
+int agent_reseed_random(struct ttrpc_client *c, const uint8_t *data, size_t len, struct kerr **err)
+{
+    Grpc__ReseedRandomDevRequest req = GRPC__RESEED_RANDOM_DEV_REQUEST__INIT;
+    req.data.data = (uint8_t *)data;
+    req.data.len = len;
+    return call(c, "ReseedRandomDev", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_set_guest_time(struct ttrpc_client *c, int64_t sec, int64_t usec, struct kerr **err)
+{
+    Grpc__SetGuestDateTimeRequest req = GRPC__SET_GUEST_DATE_TIME_REQUEST__INIT;
+    req.sec = sec;
+    req.usec = usec;
+    return call(c, "SetGuestDateTime", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
 int agent_destroy_sandbox(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err)
 {
     Grpc__DestroySandboxRequest req = GRPC__DESTROY_SANDBOX_REQUEST__INIT;

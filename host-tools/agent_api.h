@@ -17,6 +17,8 @@ int agent_check(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err);
 int agent_create_sandbox(struct ttrpc_client *c, const Grpc__CreateSandboxRequest *req,
                          struct kerr **err);
 int agent_destroy_sandbox(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err);
+int agent_reseed_random(struct ttrpc_client *c, const uint8_t *data, size_t len, struct kerr **err);
+int agent_set_guest_time(struct ttrpc_client *c, int64_t sec, int64_t usec, struct kerr **err);
 int agent_create_container(struct ttrpc_client *c, const Grpc__CreateContainerRequest *req,
                            struct kerr **err);
 int agent_start_container(struct ttrpc_client *c, const char *cid, struct kerr **err);

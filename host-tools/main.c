@@ -31,6 +31,8 @@ static const char usage[] =
     "      --vm-cpus N        guest vCPUs (default 1)\n"
     "      --kernel FILE      guest kernel (default: vmlinux.container next to kata-host)\n"
     "      --initrd FILE      guest initrd (default: kata-containers-initrd.img)\n"
+    "      --no-template      boot the VM instead of starting it from a saved template VM\n"
+    "                         (TCG only; env KATA_HOST_TEMPLATE=0 does the same)\n"
     "      --firmware FILE|default  QEMU firmware (default: qboot when QEMU ships it, as it\n"
     "                         starts the kernel faster than SeaBIOS; `default`: QEMU's own)\n"
     "      --hypervisor qemu|cloud-hypervisor  (default: cloud-hypervisor when it is on PATH\n"

@@ -165,6 +165,7 @@ enum {
     OPT_KERNEL,
     OPT_INITRD,
     OPT_FIRMWARE,
+    OPT_NO_TEMPLATE,
     OPT_NAME,
     OPT_ROOTFS,
     OPT_SHARE,
@@ -240,6 +241,7 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         {"kernel", required_argument, NULL, OPT_KERNEL},
         {"initrd", required_argument, NULL, OPT_INITRD},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
+        {"no-template", no_argument, NULL, OPT_NO_TEMPLATE},
         {"name", required_argument, NULL, OPT_NAME},
         {"rootfs", required_argument, NULL, OPT_ROOTFS},
         {"share", required_argument, NULL, OPT_SHARE},
@@ -296,6 +298,9 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
             break;
         case OPT_INITRD:
             o.initrd = optarg;
+            break;
+        case OPT_NO_TEMPLATE:
+            o.no_template = true;
             break;
         case OPT_FIRMWARE:
             if (!*optarg)

@@ -52,6 +52,7 @@ struct run_opts {
     const char *kernel, *initrd;
     const char *firmware; /* QEMU -bios; NULL: qboot when installed; "default": QEMU's */
     bool detach, verbose, dry_run;
+    bool no_template; /* boot every time (see template.h) */
     const char *agent_addr;
     enum hypervisor hypervisor;
     enum accel_mode accel;

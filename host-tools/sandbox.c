@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "loop.h"
 #include "paths.h"
 #include "spec.h"
+#include "template.h"
 #include "tsc.h"
 #include "xalloc.h"
 
@@ -151,6 +153,9 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
                 return r;
         }
     }
+    const char *tenv = getenv("KATA_HOST_TEMPLATE");
+    sb->use_template =
+        !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && template_usable(c);
     return 0;
 }
 
@@ -411,6 +416,12 @@ static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
     if (r < 0)
         return r;
     sb->vm_started = true;
+    if (sb->vmc.incoming) {
+        r = template_restore(sb->qmp_socket, &sb->tmpl, timeout_ms, err);
+        if (r < 0)
+            return r;
+        sb->restored_at = loop_now_ns();
+    }
     if (sb->vmc.hypervisor == HV_CLH)
         return connect_hvsock(sb, timeout_ms, err);
     if (sb->vmc.vsock_cid > 0)
@@ -418,9 +429,49 @@ static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
     return connect_serial(sb, timeout_ms, err);
 }
 
+/* A clone of the template VM, or -1 (the caller boots normally; -v says why). */
+static int clone_vm(struct sandbox *sb, int timeout_ms)
+{
+    cleanup_error struct kerr *e = NULL;
+    const char *base = getenv("KATA_HOST_TEMPLATE_DIR");
+    if (template_get(&sb->vmc, base && *base ? base : TEMPLATE_BASE_DIR, timeout_ms, &sb->tmpl,
+                     &e) < 0) {
+        if (sb->opts->verbose)
+            fprintf(stderr, "kata-host: no VM template (%s); booting\n", e->msg);
+        return -1;
+    }
+    sb->qmp_socket = xasprintf("%s/qmp.sock", sb->run_dir);
+    sb->vmc.mem_file = sb->tmpl.mem;
+    sb->vmc.mem_share = false;
+    sb->vmc.qmp_socket = sb->qmp_socket;
+    sb->vmc.incoming = true;
+    sb->start_ns = loop_now_ns(); /* the stages of this VM, not of the template's build */
+    int fd = start_vm_once(sb, timeout_ms, &e);
+    if (fd >= 0) {
+        sb->from_template = true;
+        return fd;
+    }
+    if (sb->opts->verbose)
+        fprintf(stderr, "kata-host: the VM template did not start (%s); discarding it, booting\n",
+                e->msg);
+    vm_stop(&sb->vm);
+    sb->vm_started = false;
+    template_discard(&sb->tmpl, e->msg);
+    sb->vmc.mem_file = NULL;
+    sb->vmc.qmp_socket = NULL;
+    sb->vmc.incoming = false;
+    sb->start_ns = loop_now_ns();
+    return -1;
+}
+
 static int boot_vm(struct sandbox *sb, struct kerr **err)
 {
     int timeout = boot_timeout_ms();
+    if (sb->use_template) {
+        int fd = clone_vm(sb, timeout);
+        if (fd >= 0)
+            return fd;
+    }
     if (sb->accel == ACCEL_AUTO) {
         /* Unknown host: try KVM with a short deadline, remember the outcome. */
         sb->vmc.accel = ACCEL_KVM;
@@ -497,6 +548,19 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
     r = agent_check(sb->client, 10LL * 1000000000LL, err);
     if (r < 0)
         return error_wrap(err, r, "agent health check");
+    if (sb->from_template) {
+        /* Every clone starts with the template's RNG state and clock. */
+        uint8_t seed[64];
+        struct timespec now;
+        if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+            return make_error(err, errno, "getrandom");
+        r = agent_reseed_random(sb->client, seed, sizeof(seed), err);
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (r == 0)
+            r = agent_set_guest_time(sb->client, now.tv_sec, now.tv_nsec / 1000, err);
+        if (r < 0)
+            return error_wrap(err, r, "refresh the cloned VM");
+    }
 
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     req.hostname = sb->name;
@@ -608,6 +672,8 @@ void sandbox_teardown(struct sandbox *sb)
     free(sb->kernel);
     free(sb->initrd);
     free(sb->firmware);
+    free(sb->qmp_socket);
+    template_free(&sb->tmpl);
     free(sb->vmm_path);
     free(sb->serial_socket);
     free(sb->hvsock_socket);
@@ -629,6 +695,9 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
         fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s, accel %s)\n", "vm start", MS(st.spawned),
                 sb->vmc.hypervisor == HV_CLH ? "cloud-hypervisor" : "qemu",
                 accel_name(sb->vmc.accel));
+    if (sb->restored_at)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (from template %s)\n", "vm restored",
+                MS(sb->restored_at), sb->tmpl.dir);
     if (st.first_output)
         fprintf(stderr, "kata-host: %-18s %8.1f ms  (first console output)\n", "kernel",
                 MS(st.first_output));

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "options.h"
 #include "session.h"
+#include "template.h"
 #include "ttrpc.h"
 #include "vm.h"
 
@@ -29,6 +30,11 @@ struct sandbox {
     char *kernel, *initrd, *firmware, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
     char *console_log;
     enum accel_mode accel;
+    bool use_template;  /* start from a template VM (template.h) when one can be had */
+    bool from_template; /* this VM was */
+    char *qmp_socket;
+    struct template tmpl;
+    int64_t restored_at;
     /* agent */
     int chan_fd; /* a duplicate of the channel, to shut it down when the VM dies */
     struct ttrpc_client *client;

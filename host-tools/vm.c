@@ -139,6 +139,23 @@ char **vm_qemu_argv(const struct vm_config *c)
         add(&b, "-device");
         addf(&b, "vhost-vsock-pci,id=vsock0,guest-cid=%u", c->vsock_cid);
     }
+    if (c->mem_file) {
+        cleanup_free char *path = qemu_escape(c->mem_file);
+        add(&b, "-object");
+        addf(&b, "memory-backend-file,id=mem,size=%lluM,mem-path=%s,share=%s",
+             (unsigned long long)c->memory_mib, path, c->mem_share ? "on" : "off");
+        add(&b, "-numa");
+        add(&b, "node,memdev=mem");
+    }
+    if (c->qmp_socket) {
+        cleanup_free char *path = qemu_escape(c->qmp_socket);
+        add(&b, "-qmp");
+        addf(&b, "unix:%s,server=on,wait=off", path);
+    }
+    if (c->incoming) {
+        add(&b, "-incoming");
+        add(&b, "defer");
+    }
     if (c->share == SHARE_VIRTIOFS) {
         cleanup_free char *path = qemu_escape(c->virtiofsd_socket);
         /* vhost-user needs guest RAM the daemon can map: a shared memfd backend. */

@@ -26,6 +26,13 @@ struct vm_config {
     enum share_kind share;     /* SHARE_AUTO here means: no shared directory */
     const char *share_dir;     /* 9p: the host directory exported */
     const char *virtiofsd_socket;
+    /* VM templating (template.h), QEMU only: guest RAM in this file (share: MAP_SHARED, the
+     * template writes it; else private copy-on-write, a clone), a QMP socket, and a clone
+     * waits for its state (-incoming defer). */
+    const char *mem_file;
+    bool mem_share;
+    const char *qmp_socket;
+    bool incoming;
 };
 
 #define VM_SHARE_TAG "kataShared"

@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(28);
+    tap_plan(30);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -101,6 +101,22 @@ int main(void)
                any_contains(a, "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"),
            "9p: fsdev local + virtio-9p-pci mount_tag kataShared");
     tap_ok(any_contains(a, "vhost-vsock-pci,id=vsock0,guest-cid=7"), "vhost-vsock with the CID");
+    vm_argv_free(a);
+    c.share = SHARE_AUTO;
+    c.mem_file = "/t/mem";
+    c.qmp_socket = "/t/qmp.sock";
+    c.incoming = true;
+    a = vm_qemu_argv(&c);
+    tap_ok(any_contains(a, "memory-backend-file,id=mem,size=256M,mem-path=/t/mem,share=off") &&
+               strcmp(after(a, "-numa"), "node,memdev=mem") == 0 &&
+               strcmp(after(a, "-incoming"), "defer") == 0,
+           "template clone: private RAM file, NUMA node on it, -incoming defer");
+    tap_ok(strcmp(after(a, "-qmp"), "unix:/t/qmp.sock,server=on,wait=off") == 0,
+           "template: QMP on a unix socket");
+    c.mem_file = NULL;
+    c.qmp_socket = NULL;
+    c.incoming = false;
+    c.share = SHARE_9P;
     char *line = vm_argv_join(a);
     tap_ok(strstr(line, "-append 'console=ttyS0 ") != NULL, "joined line quotes the cmdline");
     free(line);

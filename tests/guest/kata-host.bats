@@ -20,6 +20,8 @@ setup_file() {
     # The CI hosts' KVM hangs real guests; the auto probe would learn that on its first boot.
     # Tests pin TCG so their timings do not depend on that one-time probe.
     export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+    # VM templates of this file only (the first run builds one; later runs start from it).
+    export KATA_HOST_TEMPLATE_DIR=$WORK/templates
     if [ "$(id -u)" = 0 ] && [ -x "$KH" ]; then
         "$KATA_SRC/rootfs-builder/busybox-rootfs.sh" "$WORK/rootfs" >/dev/null
         echo "from-the-host" >"$WORK/rootfs/marker"
@@ -229,4 +231,52 @@ wait_running() {
     # Within 0.1% of what the kernel measured itself.
     awk -v a="$khz" -v b="$refined" 'BEGIN { d = a - b * 1000; if (d < 0) d = -d; exit !(d * 1000 <= a) }' ||
         fail "host TSC $khz kHz vs guest-refined $refined MHz"
+}
+
+@test "VM template: later runs start from it, with the host's clock and a fresh RNG" {
+    run kh run -v -- true
+    assert_success
+    ls "$KATA_HOST_TEMPLATE_DIR"/*/state >/dev/null || fail "no template was built"
+    run bash -c "timeout $T '$KH' run -v -- sh -c 'date +%s; head -c 16 /dev/urandom | od -An -tx1' 2>&1"
+    assert_success
+    assert_output --partial "vm restored"
+    refute_output --partial "kata-host: init"
+    local guest_now host_now rng1 rng2
+    guest_now=$(grep -E '^[0-9]{9,}$' <<<"$output")
+    host_now=$(date +%s)
+    [ -n "$guest_now" ] || fail "no date from the guest"
+    # The template's clock is from when it was saved; SetGuestDateTime brings the host's.
+    [ $((host_now - guest_now)) -le 5 ] && [ $((guest_now - host_now)) -le 1 ] ||
+        fail "guest clock $guest_now vs host $host_now"
+    rng1=$(grep -E '^( [0-9a-f]{2}){16}$' <<<"$output")
+    run bash -c "timeout $T '$KH' run -- sh -c 'head -c 16 /dev/urandom | od -An -tx1'"
+    assert_success
+    rng2=$output
+    [ -n "$rng1" ] && [ -n "$rng2" ] || fail "no random bytes"
+    # Without ReseedRandomDev two clones would read the same bytes.
+    [ "$rng1" != "$rng2" ] || fail "two clones read the same random bytes: $rng1"
+    run bash -c "timeout $T '$KH' run -v --no-template -- true 2>&1"
+    assert_success
+    assert_output --partial "kata-host: init"
+    refute_output --partial "vm restored"
+}
+
+@test "VM template: one that does not restore is discarded; the run boots instead" {
+    run kh run -- true
+    assert_success
+    local state
+    state=$(ls "$KATA_HOST_TEMPLATE_DIR"/*/state | head -1)
+    [ -n "$state" ] || fail "no template"
+    printf 'garbage' >"$state"
+    run bash -c "timeout $T '$KH' run -v -- echo still-runs 2>&1"
+    assert_success
+    assert_output --partial "still-runs"
+    assert_output --partial "did not start"
+    assert_output --partial "kata-host: init"
+    # Marked as failed: the next run boots without trying again.
+    ls "$KATA_HOST_TEMPLATE_DIR"/.failed-* >/dev/null || fail "no failure marker"
+    run bash -c "timeout $T '$KH' run -v -- true 2>&1"
+    assert_success
+    assert_output --partial "building it failed before"
+    rm -rf "$KATA_HOST_TEMPLATE_DIR"
 }
