@@ -20,7 +20,8 @@ $(BUILD)/asan/bin/kata-init: $(call objs_a,init/main.c $(INIT_SRCS) $(INIT_COMMO
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
-$(BUILD)/asan/tests/test-init-%: $(call objs_a,init/tests/test-init-%.c $(INIT_SRCS) $(INIT_COMMON_SRCS))
+$(BUILD)/asan/tests/test-init-%: $(call objs_a,init/tests/test-init-%.c tests/tap.c $(INIT_SRCS) \
+                                  $(INIT_COMMON_SRCS))
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static int planned, run, failed;
 
@@ -12,18 +13,36 @@ void tap_plan(int n)
     fflush(stdout);
 }
 
-bool tap_ok(bool cond, const char *fmt, ...)
+static bool record(bool cond, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     printf("%sok %d - ", cond ? "" : "not ", ++run);
     vprintf(fmt, ap);
     printf("\n");
     fflush(stdout);
-    va_end(ap);
     if (!cond)
         failed++;
     return cond;
+}
+
+bool tap_ok(bool cond, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(cond, fmt, ap);
+    va_end(ap);
+    return cond;
+}
+
+bool tap_is_str(const char *got, const char *want, const char *fmt, ...)
+{
+    bool same = (got == NULL && want == NULL) || (got && want && strcmp(got, want) == 0);
+    va_list ap;
+    va_start(ap, fmt);
+    record(same, fmt, ap);
+    va_end(ap);
+    if (!same)
+        printf("#   got '%s', want '%s'\n", got ? got : "(null)", want ? want : "(null)");
+    return same;
 }
 
 int tap_done(void)

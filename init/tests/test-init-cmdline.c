@@ -1,10 +1,12 @@
 /* Kernel command line handling in kata-init. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "init/cmdline.h"
 #include "init/strv.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 /* Joins all parameters as "key=value|flag|..." to compare tokenizing in one string. */
 static char *tokens(const char *text)
@@ -28,31 +30,31 @@ static char *tokens(const char *text)
 
 static void test_tokenizer(void)
 {
-    is_str(tokens("console=ttyS0 quiet  panic=1\n"), "console=ttyS0|quiet|panic=1|",
-           "blanks separate parameters, trailing newline ignored");
-    is_str(tokens("kata.agent=\"/bin/sh /x.sh\" quiet"), "kata.agent=/bin/sh /x.sh|quiet|",
-           "a quoted value keeps its blanks and loses its quotes");
-    is_str(tokens("\"a=b c\" d"), "a=b c|d|", "a parameter quoted as a whole");
-    is_str(tokens("a=x\"y\"z"), "a=x\"y\"z|", "inner quotes are kept");
-    is_str(tokens("a=1 -- b=2"), "a=1|", "parsing stops at a lone --");
-    is_str(tokens("a=1 --b=2"), "a=1|--b=2|", "--b=2 is a parameter, not the separator");
-    is_str(tokens(""), "", "empty command line");
-    is_str(tokens("   \t "), "", "only blanks");
-    is_str(tokens("a= b"), "a=|b|", "empty value");
-    is_str(tokens("x=\"unterminated y"), "x=unterminated y|",
-           "an unterminated quote runs to the end");
+    tap_is_str(tokens("console=ttyS0 quiet  panic=1\n"), "console=ttyS0|quiet|panic=1|",
+               "blanks separate parameters, trailing newline ignored");
+    tap_is_str(tokens("kata.agent=\"/bin/sh /x.sh\" quiet"), "kata.agent=/bin/sh /x.sh|quiet|",
+               "a quoted value keeps its blanks and loses its quotes");
+    tap_is_str(tokens("\"a=b c\" d"), "a=b c|d|", "a parameter quoted as a whole");
+    tap_is_str(tokens("a=x\"y\"z"), "a=x\"y\"z|", "inner quotes are kept");
+    tap_is_str(tokens("a=1 -- b=2"), "a=1|", "parsing stops at a lone --");
+    tap_is_str(tokens("a=1 --b=2"), "a=1|--b=2|", "--b=2 is a parameter, not the separator");
+    tap_is_str(tokens(""), "", "empty command line");
+    tap_is_str(tokens("   \t "), "", "only blanks");
+    tap_is_str(tokens("a= b"), "a=|b|", "empty value");
+    tap_is_str(tokens("x=\"unterminated y"), "x=unterminated y|",
+               "an unterminated quote runs to the end");
 }
 
 static void test_get(void)
 {
     char *v = cmdline_get("a=1 b a=2", "a");
-    is_str(v, "2", "the last occurrence wins");
+    tap_is_str(v, "2", "the last occurrence wins");
     free(v);
     v = cmdline_get("a=1 b", "b");
-    is_str(v, "", "a bare flag reads as an empty value");
+    tap_is_str(v, "", "a bare flag reads as an empty value");
     free(v);
     v = cmdline_get("ab=1", "a");
-    ok(v == NULL, "a key is matched whole, not by prefix");
+    tap_ok(v == NULL, "a key is matched whole, not by prefix");
     free(v);
 }
 
@@ -63,65 +65,66 @@ static void test_bool(void)
     bool all = true, b;
     for (size_t i = 0; i < sizeof(truths) / sizeof(truths[0]); i++)
         all = all && cmdline_parse_bool(truths[i], &b) == 0 && b;
-    ok(all, "true spellings");
+    tap_ok(all, "true spellings");
     all = true;
     for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++)
         all = all && cmdline_parse_bool(lies[i], &b) == 0 && !b;
-    ok(all, "false spellings");
-    ok(cmdline_parse_bool("maybe", &b) < 0, "a word that is no boolean is an error");
-    ok(cmdline_parse_bool("1x", &b) < 0, "trailing garbage after a number is an error");
+    tap_ok(all, "false spellings");
+    tap_ok(cmdline_parse_bool("maybe", &b) < 0, "a word that is no boolean is an error");
+    tap_ok(cmdline_parse_bool("1x", &b) < 0, "trailing garbage after a number is an error");
 }
 
 static void test_split(void)
 {
     char **w = cmdline_split_words("  /bin/sh  -c\tx ");
-    ok(strv_length(w) == 3, "three words");
-    is_str(w ? w[0] : NULL, "/bin/sh", "first word");
-    is_str(w ? w[2] : NULL, "x", "last word");
+    tap_ok(strv_length(w) == 3, "three words");
+    tap_is_str(w ? w[0] : NULL, "/bin/sh", "first word");
+    tap_is_str(w ? w[2] : NULL, "x", "last word");
     strv_free(w);
-    ok(cmdline_split_words("   ") == NULL, "no words gives NULL");
+    tap_ok(cmdline_split_words("   ") == NULL, "no words gives NULL");
 }
 
 static void test_config(void)
 {
     struct init_config c = {0};
     struct kerr *err = NULL;
-    ok(init_config_parse("console=ttyS0 quiet", &c, &err) == 0, "plain line parses");
-    is_str(c.agent_argv[0], "/usr/bin/kata-agent", "default agent path");
-    ok(c.agent_argv[1] == NULL, "default agent has no arguments");
-    ok(!c.cgroup_v1 && !c.debug, "defaults: cgroup v2, no debug");
+    tap_ok(init_config_parse("console=ttyS0 quiet", &c, &err) == 0, "plain line parses");
+    tap_is_str(c.agent_argv[0], "/usr/bin/kata-agent", "default agent path");
+    tap_ok(c.agent_argv[1] == NULL, "default agent has no arguments");
+    tap_ok(!c.cgroup_v1 && !c.debug, "defaults: cgroup v2, no debug");
     init_config_clear(&c);
 
-    ok(init_config_parse("kata.agent=\"/bin/sh /t/reap.sh 3\" kata.init_debug "
-                         "systemd.unified_cgroup_hierarchy=0",
-                         &c, &err) == 0,
-       "full line parses");
-    ok(strv_length(c.agent_argv) == 3, "agent argv has 3 words");
-    is_str(c.agent_argv[1], "/t/reap.sh", "agent argument");
-    ok(c.cgroup_v1, "unified_cgroup_hierarchy=0 selects v1");
-    ok(c.debug, "bare kata.init_debug enables debug");
+    tap_ok(init_config_parse("kata.agent=\"/bin/sh /t/reap.sh 3\" kata.init_debug "
+                             "systemd.unified_cgroup_hierarchy=0",
+                             &c, &err) == 0,
+           "full line parses");
+    tap_ok(strv_length(c.agent_argv) == 3, "agent argv has 3 words");
+    tap_is_str(c.agent_argv[1], "/t/reap.sh", "agent argument");
+    tap_ok(c.cgroup_v1, "unified_cgroup_hierarchy=0 selects v1");
+    tap_ok(c.debug, "bare kata.init_debug enables debug");
     init_config_clear(&c);
 
-    ok(init_config_parse("systemd.unified_cgroup_hierarchy=1", &c, &err) == 0 && !c.cgroup_v1,
-       "unified_cgroup_hierarchy=1 keeps v2");
+    tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=1", &c, &err) == 0 && !c.cgroup_v1,
+           "unified_cgroup_hierarchy=1 keeps v2");
     init_config_clear(&c);
-    ok(init_config_parse("systemd.unified_cgroup_hierarchy=false", &c, &err) == 0 && c.cgroup_v1,
-       "unified_cgroup_hierarchy=false selects v1");
+    tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=false", &c, &err) == 0 &&
+               c.cgroup_v1,
+           "unified_cgroup_hierarchy=false selects v1");
     init_config_clear(&c);
 
-    ok(init_config_parse("kata.agent=bin/agent", &c, &err) < 0 && err &&
-           strstr(err->msg, "absolute"),
-       "a relative agent path is refused with a message");
-    ok(c.agent_argv == NULL, "nothing allocated on error");
+    tap_ok(init_config_parse("kata.agent=bin/agent", &c, &err) < 0 && err &&
+               strstr(err->msg, "absolute"),
+           "a relative agent path is refused with a message");
+    tap_ok(c.agent_argv == NULL, "nothing allocated on error");
     error_freep(&err);
-    ok(init_config_parse("kata.agent=", &c, &err) < 0 && err, "an empty agent is refused");
+    tap_ok(init_config_parse("kata.agent=", &c, &err) < 0 && err, "an empty agent is refused");
     error_freep(&err);
-    ok(init_config_parse("kata.init_debug=perhaps", &c, &err) < 0 && err &&
-           strstr(err->msg, "kata.init_debug"),
-       "a bad boolean names the parameter");
+    tap_ok(init_config_parse("kata.init_debug=perhaps", &c, &err) < 0 && err &&
+               strstr(err->msg, "kata.init_debug"),
+           "a bad boolean names the parameter");
     error_freep(&err);
-    ok(init_config_parse("systemd.unified_cgroup_hierarchy=x", &c, &err) < 0 && err,
-       "a bad cgroup switch is refused");
+    tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=x", &c, &err) < 0 && err,
+           "a bad cgroup switch is refused");
     error_freep(&err);
 }
 
