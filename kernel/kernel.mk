@@ -7,6 +7,7 @@ GUEST_FILES += $(KERNEL_OUTPUTS)
 .PHONY: kernel guest
 kernel:
 	@kernel/build.sh --out $(BUILD)
+	@kernel/prune-cache.sh $(BUILD)
 
 $(KERNEL_OUTPUTS): kernel
 
