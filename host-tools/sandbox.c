@@ -709,7 +709,11 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
             fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "init", MS(st.init_started));
     }
     if (sb->hello_at) {
-        if (sb->hello_boottime_ns)
+        if (sb->from_template)
+            fprintf(stderr,
+                    "kata-host: %-18s %8.1f ms  (restored; it was ready at guest time %.3f s)\n",
+                    "agent ready", MS(sb->hello_at), (double)sb->hello_boottime_ns / 1e9);
+        else if (sb->hello_boottime_ns)
             fprintf(stderr, "kata-host: %-18s %8.1f ms  (guest time %.3f s)\n", "agent ready",
                     MS(sb->hello_at), (double)sb->hello_boottime_ns / 1e9);
         else
