@@ -12,14 +12,7 @@ init_bin=$build/bin/kata-init
 agent_bin=$build/bin/kata-agent
 PY=/usr/bin/python3
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+. tests/lib/tap.sh
 
 for f in "$init_bin" "$agent_bin"; do
     if [ ! -x "$f" ]; then

@@ -5,14 +5,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 src=$PWD
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+. tests/lib/tap.sh
 
 tmp=$(mktemp -d /tmp/kernel-prune.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -12,15 +12,7 @@ configs=kernel/configs
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # skip $*"; }
-check() { # check NAME CMD...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. tests/lib/tap.sh
 
 mapfile -t fragments < <(find "$configs" -maxdepth 1 -name '*.conf' ! -name whitelist.conf | LC_ALL=C sort)
 have_source=1
