@@ -13,9 +13,7 @@ static int vset(struct kerr **err, int status, int errnum, const char *fmt, va_l
     if (err == NULL || *err != NULL)
         return ret;
     struct kerr *e = xcalloc(1, sizeof(*e));
-    char *text = NULL;
-    if (vasprintf(&text, fmt, ap) < 0)
-        abort();
+    char *text = xvasprintf(fmt, ap);
     if (errnum > 0) {
         e->msg = xasprintf("%s: %s", text, strerror(errnum));
         free(text);
@@ -52,9 +50,7 @@ int error_wrap(struct kerr **err, int ret, const char *fmt, ...)
         return ret;
     va_list ap;
     va_start(ap, fmt);
-    char *ctx = NULL;
-    if (vasprintf(&ctx, fmt, ap) < 0)
-        abort();
+    char *ctx = xvasprintf(fmt, ap);
     va_end(ap);
     char *msg = xasprintf("%s: %s", ctx, (*err)->msg);
     free(ctx);

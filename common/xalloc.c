@@ -37,14 +37,19 @@ char *xstrndup(const char *s, size_t n)
     return check(strndup(s, n));
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
     char *out = NULL;
+    if (vasprintf(&out, fmt, ap) < 0)
+        abort();
+    return out;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    int r = vasprintf(&out, fmt, ap);
+    char *out = xvasprintf(fmt, ap);
     va_end(ap);
-    if (r < 0)
-        abort();
     return out;
 }

@@ -214,9 +214,7 @@ static void send_statusv(struct ttrpc_conn *c, uint32_t stream_id, int code, con
         return;
     if (code <= RPC_OK || code > RPC_UNAUTHENTICATED)
         code = RPC_UNKNOWN; /* an error must never read as success */
-    cleanup_free char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+    cleanup_free char *msg = xvasprintf(fmt, ap);
     size_t len = strnlen(msg, TTRPC_MAX_STATUS_MSG);
     struct outbuf *b = frame_new(stream_id, ttrpc_error_response_len(code, len));
     ttrpc_error_response_encode(b->data + TTRPC_HEADER_LEN, code, msg, len);
