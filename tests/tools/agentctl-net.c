@@ -8,29 +8,15 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
+#include "agentctl.h"
 #include "ttrpc.h"
 #include "xalloc.h"
-
-int agentctl_net(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
 
 static ProtobufCMessage *net_call(struct ttrpc_client *client, int64_t tmo, const char *method,
                                   const ProtobufCMessage *req,
                                   const ProtobufCMessageDescriptor *resp_desc)
 {
-    struct kerr *err = NULL;
-    ProtobufCMessage *resp = NULL;
-    int r =
-        ttrpc_client_call(client, "grpc.AgentService", method, req, resp_desc, &resp, tmo, &err);
-    if (r == -EPROTO && err) {
-        fprintf(stderr, "%s: %s\n", rpc_code_name(err->status), err->msg ? err->msg : "");
-        exit(2);
-    }
-    if (r < 0) {
-        fprintf(stderr, "agentctl: %s: %s\n", method, err && err->msg ? err->msg : strerror(-r));
-        exit(1);
-    }
-    error_free(err);
-    return resp;
+    return agentctl_call(client, "grpc.AgentService", method, req, resp_desc, tmo);
 }
 
 static void print_interface(const Types__Interface *it)

@@ -27,10 +27,8 @@
 #include "health.pb-c.h"
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
+#include "agentctl.h"
 #include "xalloc.h"
-
-/* agentctl-net.c */
-int agentctl_net(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
 
 #define AGENT_SVC "grpc.AgentService"
 #define HEALTH_SVC "grpc.Health"
@@ -88,9 +86,9 @@ static void connect_client(void)
     client = ttrpc_client_new(fd);
 }
 
-/* One call; on failure prints and exits (2: status from the agent, 1: transport). */
-static ProtobufCMessage *call(const char *svc, const char *method, const ProtobufCMessage *req,
-                              const ProtobufCMessageDescriptor *resp_desc, int64_t tmo)
+ProtobufCMessage *agentctl_call(struct ttrpc_client *client, const char *svc, const char *method,
+                                const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *resp_desc, int64_t tmo)
 {
     struct kerr *err = NULL;
     ProtobufCMessage *resp = NULL;
@@ -105,6 +103,12 @@ static ProtobufCMessage *call(const char *svc, const char *method, const Protobu
     }
     error_free(err);
     return resp;
+}
+
+static ProtobufCMessage *call(const char *svc, const char *method, const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *resp_desc, int64_t tmo)
+{
+    return agentctl_call(client, svc, method, req, resp_desc, tmo);
 }
 
 static void call_empty(const char *method, const ProtobufCMessage *req)
