@@ -35,7 +35,7 @@ agent-test-deps: build/asan/bin/kata-agent build/asan/bin/agentctl build/bin/age
 test-deps: agent-test-deps
 
 # Lifecycle through containerd's Go ttrpc client (GOPATH mode, offline, Debian packages).
-build/go/bin/agentcheck: tests/go/src/agentcheck/main.go
+build/go/bin/agentcheck: tests/go/src/agentcheck/main.go tests/go/src/rawmsg/rawmsg.go
 	@mkdir -p $(@D) build/go/cache
 	cd tests/go/src/agentcheck && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:/usr/share/gocode \
 	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .

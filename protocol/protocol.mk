@@ -86,7 +86,7 @@ $(BUILD)/asan/tools/ttrpc-testcli: $(call objs_a,tests/tools/ttrpc-testcli.c) $(
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
-$(BUILD)/go/bin/ttrpccheck: tests/go/src/ttrpccheck/main.go
+$(BUILD)/go/bin/ttrpccheck: tests/go/src/ttrpccheck/main.go tests/go/src/rawmsg/rawmsg.go
 	@mkdir -p $(@D) $(BUILD)/go/cache
 	cd tests/go/src/ttrpccheck && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:/usr/share/gocode \
 	  GOCACHE=$(CURDIR)/$(BUILD)/go/cache go build -o $(CURDIR)/$@ .

@@ -22,15 +22,11 @@ import (
 	"github.com/containerd/ttrpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"rawmsg"
 )
 
-type raw struct{ b []byte }
-
-func (r *raw) Reset()                   { r.b = nil }
-func (r *raw) String() string           { return fmt.Sprintf("%x", r.b) }
-func (r *raw) ProtoMessage()            {}
-func (r *raw) Marshal() ([]byte, error) { return r.b, nil }
-func (r *raw) Unmarshal(p []byte) error { r.b = append([]byte(nil), p...); return nil }
+// raw is the hand-encoded message type shared by the Go cross-checks.
+type raw = rawmsg.Raw
 
 func key(field, wt int) []byte { return binary.AppendUvarint(nil, uint64(field<<3|wt)) }
 
@@ -115,7 +111,7 @@ func call(c *ttrpc.Client, svc, method string, req []byte) ([]byte, error) {
 	defer cancel()
 	var resp raw
 	err := c.Call(ctx, svc, method, &raw{req}, &resp)
-	return resp.b, err
+	return resp.B, err
 }
 
 func agent(c *ttrpc.Client, method string, req []byte) ([]byte, error) {

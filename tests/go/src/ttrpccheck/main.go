@@ -22,16 +22,11 @@ import (
 	"github.com/containerd/ttrpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"rawmsg"
 )
 
-// raw passes bytes through the gogo codec untouched.
-type raw struct{ b []byte }
-
-func (r *raw) Reset()                   { r.b = nil }
-func (r *raw) String() string           { return fmt.Sprintf("%x", r.b) }
-func (r *raw) ProtoMessage()            {}
-func (r *raw) Marshal() ([]byte, error) { return r.b, nil }
-func (r *raw) Unmarshal(p []byte) error { r.b = append([]byte(nil), p...); return nil }
+// raw is the hand-encoded message type shared by the Go cross-checks.
+type raw = rawmsg.Raw
 
 // str encodes a message with one string field.
 func str(field int, s string) []byte {
@@ -89,7 +84,7 @@ func version(c *ttrpc.Client, cmd string, timeout time.Duration) (string, error)
 	if err := c.Call(ctx, "grpc.Health", "Version", &raw{str(1, cmd)}, &resp); err != nil {
 		return "", err
 	}
-	v, _ := field1(resp.b)
+	v, _ := field1(resp.B)
 	return v, nil
 }
 
@@ -110,7 +105,7 @@ func runClient(path string) {
 
 	var resp raw
 	err = c.Call(ctx, "grpc.Health", "Check", &raw{}, &resp)
-	report(err == nil && string(resp.b) == "\x08\x01", "Go client -> C server: Health.Check = SERVING (%x, %v)", resp.b, err)
+	report(err == nil && string(resp.B) == "\x08\x01", "Go client -> C server: Health.Check = SERVING (%x, %v)", resp.B, err)
 
 	v, err := version(c, "", 5*time.Second)
 	report(err == nil && v == "0.0.1", "Health.Version = %q (%v)", v, err)
@@ -221,7 +216,7 @@ func runServer(path string) {
 		if unmarshal(&r) != nil {
 			return ""
 		}
-		v, _ := field1(r.b)
+		v, _ := field1(r.B)
 		return v
 	}
 	s.Register("grpc.Health", map[string]ttrpc.Method{
