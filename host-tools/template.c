@@ -99,10 +99,17 @@ static bool console_says_ready(const char *log)
     return read_file(log, &text, NULL) == 0 && strstr(text, ready_mark) != NULL;
 }
 
-static int migration_status(int qmp, char **ret, struct kerr **err)
+/* Saving and loading both leave guest RAM in its file: only device state travels. */
+static const char ignore_shared[] =
+    "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
+    "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}";
+
+/* The "status" of the answer to query-migrate or query-status (*ret may be NULL). */
+static int query_status(int qmp, const char *query, int timeout_ms, char **ret, struct kerr **err)
 {
     cleanup_free char *line = NULL;
-    int r = qmp_call(qmp, "{\"execute\":\"query-migrate\"}", QMP_TIMEOUT_MS, &line, err);
+    cleanup_free char *command = xasprintf("{\"execute\":\"%s\"}", query);
+    int r = qmp_call(qmp, command, timeout_ms, &line, err);
     if (r < 0)
         return r;
     *ret = qmp_string(line, "status");
@@ -159,17 +166,14 @@ static int build(const struct vm_config *c, const char *dir, int boot_timeout_ms
     }
     cleanup_free char *migrate =
         xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > %s/state\"}}", dir);
-    r = qmp_call(qmp,
-                 "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-                 "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
-                 QMP_TIMEOUT_MS, NULL, err);
+    r = qmp_call(qmp, ignore_shared, QMP_TIMEOUT_MS, NULL, err);
     if (r == 0)
         r = qmp_call(qmp, "{\"execute\":\"stop\"}", QMP_TIMEOUT_MS, NULL, err);
     if (r == 0)
         r = qmp_call(qmp, migrate, QMP_TIMEOUT_MS, NULL, err);
     while (r == 0) {
         cleanup_free char *status = NULL;
-        r = migration_status(qmp, &status, err);
+        r = query_status(qmp, "query-migrate", QMP_TIMEOUT_MS, &status, err);
         if (r < 0 || (status && strcmp(status, "completed") == 0))
             break;
         if (!status || strcmp(status, "failed") == 0 || loop_now_ns() > deadline) {
@@ -273,19 +277,15 @@ int template_restore(const char *qmp_socket, const struct template *t, int timeo
         return qmp;
     cleanup_free char *incoming = xasprintf(
         "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:cat %s\"}}", t->state);
-    int r = qmp_call(qmp,
-                     "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-                     "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
-                     timeout_ms, NULL, err);
+    int r = qmp_call(qmp, ignore_shared, timeout_ms, NULL, err);
     if (r == 0)
         r = qmp_call(qmp, incoming, timeout_ms, NULL, err);
     int64_t deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
     while (r == 0) {
-        cleanup_free char *line = NULL;
-        r = qmp_call(qmp, "{\"execute\":\"query-status\"}", timeout_ms, &line, err);
+        cleanup_free char *status = NULL;
+        r = query_status(qmp, "query-status", timeout_ms, &status, err);
         if (r < 0)
             break;
-        cleanup_free char *status = qmp_string(line, "status");
         if (status && strcmp(status, "running") == 0)
             break;
         /* The template was saved stopped, so the clone arrives paused. */
