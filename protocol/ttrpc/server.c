@@ -5,7 +5,9 @@
  *  - ttrpc_reply* never runs on_cancel or on_closed; a write failure only schedules the close.
  *  - While a connection is dispatching (inside a handler) it is never freed; a close asked for
  *    meanwhile happens when the dispatch returns.
- *  - A call is freed right after its reply or its on_cancel, never while its handler runs. */
+ *  - A call is freed right after its reply or its on_cancel, never while its handler runs.
+ *  - A held call (ttrpc_server_hold) has not met its handler yet: it can only time out or be
+ *    cancelled with its connection until the release dispatches it like a fresh request. */
 #include "ttrpc.h"
 #include "ttrpc-internal.h"
 
@@ -35,6 +37,7 @@ struct service {
     const ProtobufCServiceDescriptor *desc;
     ttrpc_method_fn *handlers;
     void *userdata;
+    bool held; /* its calls wait for ttrpc_server_release */
 };
 
 enum call_state {
@@ -42,11 +45,13 @@ enum call_state {
     CALL_REPLIED, /* answered while its handler was on the stack; freed when it returns */
     CALL_PARKED,
     CALL_ENDED, /* cancelled; on_cancel is running */
+    CALL_HELD,  /* queued on the server until its service is released */
 };
 
 struct call {
-    struct ttrpc_call pub; /* first: handlers get &pub */
-    struct call *prev, *next;
+    struct ttrpc_call pub;              /* first: handlers get &pub */
+    struct call *prev, *next;           /* the connection's calls */
+    struct call *held_prev, *held_next; /* the server's held calls, oldest first */
     const ProtobufCMethodDescriptor *method;
     struct loop_timer *timer;
     enum call_state state;
@@ -94,6 +99,7 @@ struct ttrpc_server {
     struct service *services;
     struct ttrpc_conn *conns;
     size_t n_conns;
+    struct call *held_head, *held_tail;
     uint8_t *chunk; /* one read buffer for all connections: the loop is single-threaded */
 };
 
@@ -252,9 +258,36 @@ static void call_free(struct call *k)
     free(k);
 }
 
+static void held_unlink(struct call *k)
+{
+    struct ttrpc_server *s = k->pub.conn->server;
+    if (k->held_prev)
+        k->held_prev->held_next = k->held_next;
+    else
+        s->held_head = k->held_next;
+    if (k->held_next)
+        k->held_next->held_prev = k->held_prev;
+    else
+        s->held_tail = k->held_prev;
+    k->held_prev = k->held_next = NULL;
+}
+
+static void held_append(struct call *k)
+{
+    struct ttrpc_server *s = k->pub.conn->server;
+    k->held_prev = s->held_tail;
+    if (s->held_tail)
+        s->held_tail->held_next = k;
+    else
+        s->held_head = k;
+    s->held_tail = k;
+}
+
 /* Ends a call that gets no reply from its handler any more. */
 static void call_cancel(struct call *k)
 {
+    if (k->state == CALL_HELD)
+        held_unlink(k);
     call_unlink(k);
     loop_cancel_timer(k->timer);
     k->timer = NULL;
@@ -366,6 +399,27 @@ static void request_freep(Ttrpc__Request **r)
         ttrpc__request__free_unpacked(*r, NULL);
 }
 
+/* Hands a call to its handler; one that is not answered on the spot stays parked. */
+static void call_run(struct call *k, ttrpc_method_fn handler, void *userdata)
+{
+    k->state = CALL_RUNNING;
+    handler(&k->pub, userdata);
+    if (k->state == CALL_REPLIED) {
+        call_unlink(k);
+        call_free(k);
+        return;
+    }
+    k->state = CALL_PARKED;
+    if (k->pub.timeout_nano > 0 && !k->timer)
+        k->timer = loop_add_timer(k->pub.conn->server->loop, k->pub.timeout_nano, call_timeout, k);
+}
+
+static void reply_unsupported(struct ttrpc_call *call, void *userdata)
+{
+    ttrpc_reply_error(call, RPC_UNIMPLEMENTED, "/%s/%s is not supported", call->service,
+                      call->method);
+}
+
 static void handle_request(struct ttrpc_conn *c, uint32_t id, const uint8_t *data, size_t len)
 {
     __attribute__((cleanup(request_freep))) Ttrpc__Request *req =
@@ -405,24 +459,21 @@ static void handle_request(struct ttrpc_conn *c, uint32_t id, const uint8_t *dat
     k->pub.timeout_nano = req->timeout_nano;
     k->pub.request = in;
     k->method = md;
-    k->state = CALL_RUNNING;
     k->next = c->calls;
     if (c->calls)
         c->calls->prev = k;
     c->calls = k;
     /* The envelope holds a copy of the payload: drop it before a call that may park for long. */
     ttrpc__request__free_unpacked(steal_ptr(req), NULL);
-
-    svc->handlers[i](&k->pub, svc->userdata);
-
-    if (k->state == CALL_REPLIED) {
-        call_unlink(k);
-        call_free(k);
+    if (svc->held) {
+        /* Its deadline runs while it waits. */
+        if (k->pub.timeout_nano > 0)
+            k->timer = loop_add_timer(c->server->loop, k->pub.timeout_nano, call_timeout, k);
+        k->state = CALL_HELD;
+        held_append(k);
         return;
     }
-    k->state = CALL_PARKED;
-    if (k->pub.timeout_nano > 0)
-        k->timer = loop_add_timer(c->server->loop, k->pub.timeout_nano, call_timeout, k);
+    call_run(k, svc->handlers[i], svc->userdata);
 }
 
 static bool stream_has_call(const struct ttrpc_conn *c, uint32_t id)
@@ -685,6 +736,55 @@ void ttrpc_server_register(struct ttrpc_server *s, const ProtobufCServiceDescrip
     /* Newest first: registering a name again replaces the older entry, as in ttrpc-rust. */
     e->next = s->services;
     s->services = e;
+}
+
+static struct service *find_service_mut(struct ttrpc_server *s, const char *name)
+{
+    return (struct service *)find_service(s, name);
+}
+
+int ttrpc_server_hold(struct ttrpc_server *s, const char *service)
+{
+    struct service *svc = find_service_mut(s, service);
+    if (!svc)
+        return -ENOENT;
+    svc->held = true;
+    return 0;
+}
+
+void ttrpc_server_release(struct ttrpc_server *s, const char *service)
+{
+    struct service *svc = find_service_mut(s, service);
+    if (!svc || !svc->held)
+        return;
+    svc->held = false;
+    /* Handlers may end connections (cancelling their held calls) or hold again: take the
+     * calls one at a time from the head, and leave the rest queued if the service is held. */
+    struct call *k = s->held_head;
+    while (k && !svc->held) {
+        struct call *next = k->held_next;
+        if (strcmp(k->pub.service, service) != 0) {
+            k = next;
+            continue;
+        }
+        held_unlink(k);
+        k->state = CALL_PARKED; /* off the queue: a cancel must not unlink it again */
+        struct ttrpc_conn *c = k->pub.conn;
+        if (c->closing) {
+            call_cancel(k); /* nobody to answer: its connection is going away */
+        } else {
+            int i = find_method(svc->desc, k->pub.method);
+            c->busy++;
+            call_run(k, i >= 0 && svc->handlers[i] ? svc->handlers[i] : reply_unsupported,
+                     svc->userdata);
+            c->busy--;
+            if (c->closing)
+                conn_schedule_close(c);
+        }
+        /* The handler may have cancelled calls queued after this one: restart from the
+         * head, which now holds only calls not yet looked at or of other services. */
+        k = s->held_head;
+    }
 }
 
 void ttrpc_server_free(struct ttrpc_server *s)

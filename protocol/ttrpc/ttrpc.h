@@ -87,6 +87,14 @@ void ttrpc_server_free(struct ttrpc_server *s);
 void ttrpc_server_register(struct ttrpc_server *s, const ProtobufCServiceDescriptor *svc,
                            const ttrpc_method_fn *handlers, void *userdata);
 
+/* Holds a registered service: its calls queue up (their deadlines running) instead of reaching
+ * their handlers, while other services are served. ttrpc_server_release dispatches the queued
+ * calls in arrival order, then serves the service normally. For a service whose handlers need
+ * something that is not ready yet (the agent's, while kata-init finishes the guest setup).
+ * Registering the service again drops the hold for new calls. -ENOENT: no such service. */
+int ttrpc_server_hold(struct ttrpc_server *s, const char *service);
+void ttrpc_server_release(struct ttrpc_server *s, const char *service);
+
 enum {
     TTRPC_CONN_KEEP_FD = 1, /* do not close the fd when the connection ends (virtio-serial port) */
 };

@@ -813,6 +813,63 @@ static void test_drain(void)
     close(sv2[0]);
 }
 
+static void run_loop_ms(struct loop *loop, int ms)
+{
+    loop_add_timer(loop, ms * 1000000LL, quit_loop, loop);
+    loop_run(loop);
+}
+
+static bool nothing_to_read(int fd)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    return poll(&pfd, 1, 50) == 0;
+}
+
+static void test_hold(void)
+{
+    struct loop *loop = loop_new();
+    struct testsvc *t = testsvc_new(loop);
+    struct ttrpc_server *s = testsvc_server(t);
+    int sv[2], gone[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gone);
+    testsvc_add_fd(t, sv[1], false);
+    testsvc_add_fd(t, gone[1], false);
+
+    tap_ok(ttrpc_server_hold(s, "no.such.Service") == -ENOENT, "hold: unknown service -> ENOENT");
+    tap_ok(ttrpc_server_hold(s, "grpc.Health") == 0, "hold: grpc.Health held");
+    send_request(sv[0], 1, "Version", "", 0);
+    send_request(sv[0], 3, "Version", "error:5:third", 0);
+    send_request(gone[0], 1, "Version", "", 0);
+    size_t len;
+    cleanup_free uint8_t *other = request_body("test.Partial", "Check", "", 0, &len);
+    send_frame(sv[0], 5, TTRPC_REQUEST, other, len);
+    send_request(sv[0], 7, "Version", "", 50 * 1000000LL);
+    run_loop_ms(loop, 150);
+    /* Another service is served while grpc.Health waits; a held call's deadline still runs. */
+    expect_status(sv[0], 5, RPC_UNIMPLEMENTED, NULL, "hold: a call to another service");
+    expect_status(sv[0], 7, RPC_DEADLINE_EXCEEDED, "timeout",
+                  "hold: a held call past its deadline");
+    tap_ok(nothing_to_read(sv[0]), "hold: held calls get no answer yet");
+    close(gone[0]); /* its held call must be dropped with the connection */
+    run_loop_ms(loop, 50);
+
+    ttrpc_server_release(s, "grpc.Health");
+    run_loop_ms(loop, 50);
+    expect_status(sv[0], 1, RPC_OK, NULL, "release: the first held call");
+    expect_status(sv[0], 3, RPC_NOT_FOUND, "third", "release: the next held call, in order");
+    tap_ok(nothing_to_read(sv[0]),
+           "release: nothing else (the timed-out call stays answered once)");
+    send_request(sv[0], 9, "Version", "", 0);
+    run_loop_ms(loop, 50);
+    expect_status(sv[0], 9, RPC_OK, NULL, "release: later calls are served at once");
+    ttrpc_server_release(s, "grpc.Health"); /* not held: nothing happens */
+
+    testsvc_free(t);
+    loop_free(loop);
+    close(sv[0]);
+}
+
 /* ---------------------------------------------------------------- client vs a scripted peer */
 
 static void *free_later(void *arg)
@@ -958,6 +1015,7 @@ int main(void)
     ttrpc_client_free(c);
     server_stop();
     test_drain();
+    test_hold();
     test_client_edge_cases();
     return tap_done();
 }
