@@ -207,7 +207,6 @@ static int serial_open(struct transport *t, const char *path, struct kerr **err)
     t->serial_fd = fd;
     t->serial_path = xstrdup(path);
     serial_schedule(t);
-    log_info("transport", "serving virtio-serial port %s", path);
     return 0;
 }
 
@@ -221,7 +220,7 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
     t->serial_fd = -1;
     cleanup_error struct kerr *lerr = NULL;
     int fd = -1;
-    bool serial_only = false;
+    bool serial_only = false, no_vsock = false;
     /* The serial port: named explicitly (serial://NAME or serial:///path), else looked up by
      * the conventional name and served in addition to the socket. */
     if (strncmp(addr, "serial://", 9) == 0)
@@ -236,7 +235,7 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
     } else if (strncmp(addr, "vsock://", 8) == 0) {
         /* A VMM without vhost-vsock (QEMU under kata-host on such a host) gives the port. */
         if (spath && !vsock_has_transport())
-            log_info("transport", "no vsock device: not listening on %s", addr);
+            no_vsock = true;
         else
             fd = listen_vsock(addr + 8, &lerr);
     } else if (!serial_only) {
@@ -251,9 +250,13 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
     }
 
     cleanup_error struct kerr *serr = NULL;
-    if (spath)
-        (void)serial_open(t, spath, &serr);
-    else if (serial_only)
+    /* One line for both: every console line costs boot time under TCG. */
+    if (spath) {
+        if (serial_open(t, spath, &serr) == 0)
+            log_info("transport", "serving virtio-serial port %s%s%s%s", spath,
+                     no_vsock ? " (no vsock device: not listening on " : "", no_vsock ? addr : "",
+                     no_vsock ? ")" : "");
+    } else if (serial_only)
         make_error(&serr, ENOENT, "no virtio-serial port named %s", sname);
 
     if (t->listen_fd < 0 && t->serial_fd < 0) {
