@@ -205,6 +205,18 @@ void sandbox_check_destroyed(struct sandbox *sb);
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
                                struct ttrpc_call *call);
 
+/* ------------------------------------------------------------ kata-init (initsync.c) */
+
+/* The handshake of common/initsync.h. NULL when the agent was not given one (not started by
+ * kata-init, or by one that finishes the setup first). */
+struct init_sync;
+typedef void (*init_sync_done_fn)(void *data);
+struct init_sync *init_sync_from_env(struct loop *loop);
+/* Tells init the agent is serving; on_done runs (once, from the loop) when init has finished
+ * the guest setup, or after a timeout that only a broken init reaches. */
+void init_sync_ready(struct init_sync *s, init_sync_done_fn on_done, void *data);
+void init_sync_free(struct init_sync *s);
+
 /* ------------------------------------------------------------ OOM events (oom.c) */
 
 struct oom_watch;

@@ -27,6 +27,7 @@ struct agent {
     struct ttrpc_server *server;
     struct transport *transport;
     struct sandbox sandbox;
+    struct init_sync *init_sync;
     int sigfd;
     int exit_code;
 };
@@ -47,6 +48,12 @@ static void on_destroyed(void *data)
     struct agent *a = data;
     log_info("agent", "sandbox destroyed, exiting");
     loop_quit(a->loop);
+}
+
+static void on_guest_setup_done(void *data)
+{
+    struct agent *a = data;
+    ttrpc_server_release(a->server, grpc__agent_service__descriptor.name);
 }
 
 static void on_signal(struct loop_source *src, int fd, uint32_t events, void *data)
@@ -123,6 +130,11 @@ int main(int argc, char **argv)
     a.sandbox.on_destroyed = on_destroyed;
     a.sandbox.on_destroyed_data = &a;
     rpc_register(a.server, &a.sandbox);
+    /* Under kata-init, serve first and let init finish the guest setup meanwhile: container
+     * calls wait for it, health checks do not. */
+    a.init_sync = init_sync_from_env(a.loop);
+    if (a.init_sync)
+        (void)ttrpc_server_hold(a.server, grpc__agent_service__descriptor.name);
 
     if (transport_start(a.server, a.loop, config.server_addr, &a.transport, &err) < 0) {
         log_msg(LOG_CRITICAL, "agent", "%s", err->msg);
@@ -132,6 +144,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_BOOTTIME, &ts);
     log_info("agent", "agent ready boottime_ns=%lld",
              (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    if (a.init_sync)
+        init_sync_ready(a.init_sync, on_guest_setup_done, &a);
 
     int r = loop_run(a.loop);
     if (r < 0)
@@ -140,6 +154,7 @@ int main(int argc, char **argv)
     if (!ttrpc_server_drain(a.server, EXIT_DRAIN_MS))
         log_warn("agent", "replies still unsent after %d ms: the host stopped reading",
                  EXIT_DRAIN_MS);
+    init_sync_free(a.init_sync);
     transport_stop(a.transport);
     sandbox_shutdown(&a.sandbox);
     ttrpc_server_free(a.server);

@@ -1,0 +1,19 @@
+/* The handshake between kata-init and the agent it starts, which lets the agent serve before
+ * init has finished what only containers need (cgroup controllers, /dev/ptmx, loopback, host
+ * name, power buttons): under TCG that setup is ~40 ms of first-time kernel paths.
+ *
+ *   init   creates a socket pair and starts the agent with one end as the descriptor named by
+ *          KATA_INIT_SYNC_ENV in its environment;
+ *   agent  holds its AgentService calls, starts listening, then writes KATA_INIT_SYNC_READY;
+ *   init   (on that line, or on EOF, or after its own timeout) finishes the setup and closes
+ *          its end;
+ *   agent  on end-of-file releases the held calls, in arrival order.
+ * Health calls are answered throughout. Neither side's correctness depends on the other's
+ * timing: an agent that never writes still gets the setup (later), and a held call waits for
+ * the setup, however long the agent took to say it is ready. */
+#pragma once
+
+#define KATA_INIT_SYNC_ENV "KATA_INIT_SYNC_FD"
+#define KATA_INIT_SYNC_READY "READY\n"
+/* The descriptor number the agent finds its end at. */
+#define KATA_INIT_SYNC_AGENT_FD 3
