@@ -13,6 +13,7 @@
 #define AGENT_PARAM "kata.agent"
 #define DEBUG_PARAM "kata.init_debug"
 #define CGROUP_PARAM "systemd.unified_cgroup_hierarchy"
+#define DEFER_PARAM "kata.init_defer_setup"
 
 static bool is_blank(char c)
 {
@@ -152,6 +153,11 @@ int init_config_parse(const char *text, struct init_config *ret, struct kerr **e
         return make_error(err, EINVAL, "%s=%s: not a boolean", CGROUP_PARAM, unified);
     v1 = !unified_on;
 
+    cleanup_free char *defer_value = cmdline_get(text, DEFER_PARAM);
+    bool defer = false;
+    if (defer_value && cmdline_parse_bool(defer_value, &defer) < 0)
+        return make_error(err, EINVAL, "%s=%s: not a boolean", DEFER_PARAM, defer_value);
+
     cleanup_free char *agent = cmdline_get(text, AGENT_PARAM);
     char **argv = NULL;
     if (agent) {
@@ -170,6 +176,7 @@ int init_config_parse(const char *text, struct init_config *ret, struct kerr **e
     ret->agent_argv = argv;
     ret->cgroup_v1 = v1;
     ret->debug = debug;
+    ret->defer_setup = defer_value ? defer : agent == NULL;
     return 0;
 }
 

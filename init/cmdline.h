@@ -10,6 +10,10 @@ struct init_config {
     char **agent_argv; /* NULL-terminated; from kata.agent= (words), else the agent path */
     bool cgroup_v1;    /* systemd.unified_cgroup_hierarchy=0 */
     bool debug;        /* kata.init_debug */
+    /* kata.init_defer_setup: start the agent before the setup containers need, with the
+     * handshake of common/initsync.h. Default: on for the built-in agent (it speaks the
+     * handshake), off for one named by kata.agent= (it gets the whole setup first). */
+    bool defer_setup;
 };
 
 /* Returns the next parameter after *cursor and advances it: 1 with *ret_key (and *ret_value,

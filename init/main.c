@@ -18,10 +18,17 @@
  * Shutdown: SIGTERM to the agent, up to 2 s for it to finish, SIGKILL to everything left,
  * sync, unmount in reverse order (lazily when busy), then power off or reboot.
  *
+ * Order: the mounts the agent needs, then the agent, then (once the agent reports that it
+ * serves, common/initsync.h) what only containers need: cgroups, /dev/ptmx, loopback, host
+ * name, power buttons. The agent holds container calls until then, so the host can talk to
+ * it ~40 ms sooner under TCG. An agent named by kata.agent= gets the whole setup before it
+ * starts, unless kata.init_defer_setup says otherwise.
+ *
  * Not PID 1 (e.g. under a test harness) it is a child subreaper and touches nothing
  * system-wide: no mounts, no host name, no reboot; it exits with the agent's status. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -44,6 +51,8 @@
 #include "status.h"
 
 #define AGENT_STOP_TIMEOUT_NS (2LL * 1000 * 1000 * 1000)
+/* An agent that has not said it is serving by then gets the rest of the setup anyway. */
+#define AGENT_READY_TIMEOUT_NS (2LL * 1000 * 1000 * 1000)
 #define FINAL_REAP_TIMEOUT_MS 1000
 #define MAX_POWER_BUTTONS 8
 #define GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -66,6 +75,11 @@ struct init_state {
     enum phase phase;
     enum shutdown_action action;
     struct loop_timer *stop_timer;
+    bool cgroup_v1;
+    /* Deferred setup (common/initsync.h): init's end of the handshake until it is done. */
+    int sync_fd;
+    struct loop_source *sync_src;
+    struct loop_timer *sync_timer;
 };
 
 static _Noreturn void bail(bool pid1, const char *what)
@@ -223,6 +237,57 @@ static void on_power_button(struct loop_source *src, int fd, uint32_t events, vo
         request_shutdown(st, SHUTDOWN_POWER_OFF, "shutdown requested by power button");
 }
 
+static void watch_power_buttons(struct init_state *st)
+{
+    int buttons[MAX_POWER_BUTTONS];
+    size_t n = powerbutton_open_all(buttons, MAX_POWER_BUTTONS);
+    for (size_t i = 0; i < n; i++)
+        if (loop_add_fd(st->loop, buttons[i], EPOLLIN, on_power_button, st) == NULL)
+            close(buttons[i]);
+    init_debug("watching %zu power button device(s)", n);
+}
+
+/* What the agent does not need to start serving; only warnings from here on. */
+static void setup_late(struct init_state *st)
+{
+    setup_for_containers(st->cgroup_v1);
+    watch_power_buttons(st);
+}
+
+/* Runs the late setup once, then closes init's end: the agent's held calls go ahead. */
+static void finish_deferred_setup(struct init_state *st)
+{
+    if (st->sync_fd < 0)
+        return;
+    loop_remove_fd(st->sync_src);
+    st->sync_src = NULL;
+    loop_cancel_timer(st->sync_timer);
+    st->sync_timer = NULL;
+    setup_late(st);
+    close(st->sync_fd);
+    st->sync_fd = -1;
+    init_debug("setup for containers done");
+}
+
+static void on_agent_sync(struct loop_source *src, int fd, uint32_t events, void *data)
+{
+    /* Whatever arrives (the ready line, or the end of the stream from an agent that exited
+     * or closed it) means: go ahead. */
+    char buf[64];
+    while (read(fd, buf, sizeof(buf)) < 0 && errno == EINTR)
+        ;
+    finish_deferred_setup(data);
+}
+
+static void agent_ready_timeout(struct loop_timer *t, void *data)
+{
+    struct init_state *st = data;
+    st->sync_timer = NULL;
+    init_warn("the agent did not report ready within %lld s; finishing the setup anyway",
+              AGENT_READY_TIMEOUT_NS / 1000000000LL);
+    finish_deferred_setup(st);
+}
+
 /* Everything but the synchronous faults, which must still kill a broken init. */
 static void block_signals(sigset_t *ret_set)
 {
@@ -260,7 +325,7 @@ int main(int argc, char **argv)
     /* When the kernel handed over: the boot stages are measured from here. */
     struct timespec boot;
     clock_gettime(CLOCK_BOOTTIME, &boot);
-    struct init_state st = {.pid1 = getpid() == 1};
+    struct init_state st = {.pid1 = getpid() == 1, .sync_fd = -1};
     sigset_t blocked;
     block_signals(&blocked);
     close_inherited_fds();
@@ -290,7 +355,8 @@ int main(int argc, char **argv)
     init_debug("pid %d, cgroup %s, agent %s", (int)getpid(), cfg.cgroup_v1 ? "v1" : "v2",
                cfg.agent_argv[0]);
 
-    if (st.pid1 && setup_system(cfg.cgroup_v1, &err) < 0)
+    st.cgroup_v1 = cfg.cgroup_v1;
+    if (st.pid1 && setup_system(&err) < 0)
         bail(true, err->msg);
     setenv("PATH", GUEST_PATH, 1);
 
@@ -301,19 +367,33 @@ int main(int argc, char **argv)
     struct loop_source *signals = NULL;
     if (st.loop == NULL || (signals = loop_add_fd(st.loop, sfd, EPOLLIN, on_signal, &st)) == NULL)
         bail(st.pid1, "cannot set up the event loop");
-    if (st.pid1) {
-        int buttons[MAX_POWER_BUTTONS];
-        size_t n = powerbutton_open_all(buttons, MAX_POWER_BUTTONS);
-        for (size_t i = 0; i < n; i++)
-            if (loop_add_fd(st.loop, buttons[i], EPOLLIN, on_power_button, &st) == NULL)
-                close(buttons[i]);
-        init_debug("watching %zu power button device(s)", n);
+    /* The late setup runs before the agent starts, unless the agent serves first and waits
+     * for it (common/initsync.h); without a socket pair it cannot. */
+    int agent_end = -1;
+    if (st.pid1 && cfg.defer_setup) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) == 0) {
+            st.sync_fd = pair[0];
+            agent_end = pair[1];
+        } else {
+            init_warn("socketpair: %s; setting up before the agent starts", strerror(errno));
+        }
     }
+    if (st.pid1 && st.sync_fd < 0)
+        setup_late(&st);
 
-    if (agent_spawn(cfg.agent_argv, &st.agent_pid, &err) < 0)
+    if (agent_spawn(cfg.agent_argv, agent_end, &st.agent_pid, &err) < 0)
         bail(st.pid1, err->msg);
     /* --- the agent runs: from here on, never exit on an error --- */
+    if (agent_end >= 0)
+        close(agent_end);
     init_info("started agent %s (pid %d)", cfg.agent_argv[0], (int)st.agent_pid);
+    if (st.sync_fd >= 0) {
+        st.sync_src = loop_add_fd(st.loop, st.sync_fd, EPOLLIN, on_agent_sync, &st);
+        st.sync_timer = loop_add_timer(st.loop, AGENT_READY_TIMEOUT_NS, agent_ready_timeout, &st);
+        if (st.sync_src == NULL)
+            finish_deferred_setup(&st);
+    }
 
     for (;;) {
         int r = loop_run(st.loop);

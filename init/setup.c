@@ -122,7 +122,7 @@ static void setup_ptmx(void)
         init_warn("link /dev/ptmx to pts/ptmx: %s", strerror(errno));
 }
 
-int setup_system(bool cgroup_v1, struct kerr **err)
+int setup_system(struct kerr **err)
 {
     for (size_t i = 0; i < mounts_early_count; i++) {
         if (is_base_mount(&mounts_early[i]))
@@ -131,6 +131,11 @@ int setup_system(bool cgroup_v1, struct kerr **err)
         if (r < 0)
             return r;
     }
+    return 0;
+}
+
+void setup_for_containers(bool cgroup_v1)
+{
     if (cgroup_v1)
         setup_cgroup_v1();
     else
@@ -147,5 +152,4 @@ int setup_system(bool cgroup_v1, struct kerr **err)
         init_warn("%s", e->msg);
     else
         init_debug("hostname %s", name);
-    return 0;
 }

@@ -92,6 +92,7 @@ static void test_config(void)
     tap_is_str(c.agent_argv[0], "/usr/bin/kata-agent", "default agent path");
     tap_ok(c.agent_argv[1] == NULL, "default agent has no arguments");
     tap_ok(!c.cgroup_v1 && !c.debug, "defaults: cgroup v2, no debug");
+    tap_ok(c.defer_setup, "the built-in agent serves before the late setup");
     init_config_clear(&c);
 
     tap_ok(init_config_parse("kata.agent=\"/bin/sh /t/reap.sh 3\" kata.init_debug "
@@ -102,7 +103,20 @@ static void test_config(void)
     tap_is_str(c.agent_argv[1], "/t/reap.sh", "agent argument");
     tap_ok(c.cgroup_v1, "unified_cgroup_hierarchy=0 selects v1");
     tap_ok(c.debug, "bare kata.init_debug enables debug");
+    tap_ok(!c.defer_setup, "an agent named by kata.agent= gets the whole setup first");
     init_config_clear(&c);
+
+    tap_ok(init_config_parse("kata.agent=/t/a.sh kata.init_defer_setup", &c, &err) == 0 &&
+               c.defer_setup,
+           "kata.init_defer_setup turns the handshake on for a named agent");
+    init_config_clear(&c);
+    tap_ok(init_config_parse("kata.init_defer_setup=0", &c, &err) == 0 && !c.defer_setup,
+           "kata.init_defer_setup=0 turns it off for the built-in agent");
+    init_config_clear(&c);
+    tap_ok(init_config_parse("kata.init_defer_setup=later", &c, &err) < 0 && err &&
+               strstr(err->msg, "kata.init_defer_setup=later"),
+           "a bad kata.init_defer_setup is refused with its value");
+    error_freep(&err);
 
     tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=1", &c, &err) == 0 && !c.cgroup_v1,
            "unified_cgroup_hierarchy=1 keeps v2");

@@ -184,6 +184,35 @@ assert_powered_off() {
     assert_line "CHECK pivot=ok"
 }
 
+@test "deferred setup: the agent starts first; init finishes after its READY, then closes the pair" {
+    boot 'kata.agent="/bin/sh /test/deferred.sh handshake" kata.init_defer_setup=1'
+    run console
+    assert_output --partial "kata-init: agent exited with status 0"
+    assert_powered_off
+    assert_line "CHECK fd=3"
+    # What the agent needs is there; what only containers need is not, while init waits.
+    assert_line "CHECK before_run=tmpfs"
+    assert_line "CHECK before_cgroup="
+    assert_line --regexp '^CHECK before_lo=0x8$'
+    refute_line "CHECK before_hostname=kata-guest"
+    assert_line "CHECK eof=yes"
+    assert_line "CHECK after_cgroup=cgroup2"
+    assert_line --regexp '^CHECK after_lo=0x(9|49)$'
+    assert_line "CHECK after_hostname=kata-guest"
+    assert_line "CHECK after_ptmx=pts/ptmx"
+    refute_output --partial "did not report ready"
+}
+
+@test "deferred setup: an agent that never reports ready gets the setup after init's timeout" {
+    boot 'kata.agent="/bin/sh /test/deferred.sh silent" kata.init_defer_setup=1'
+    run console
+    assert_output --partial "kata-init: agent exited with status 0"
+    assert_output --partial "kata-init: warning: the agent did not report ready within 2 s; finishing the setup anyway"
+    assert_line "CHECK before_cgroup="
+    assert_line "CHECK after_cgroup=cgroup2"
+    assert_line "CHECK after_hostname=kata-guest"
+}
+
 @test "systemd.unified_cgroup_hierarchy=0 gives per-controller v1 hierarchies" {
     boot "kata.agent=/test/cgroup-v1.sh systemd.unified_cgroup_hierarchy=0"
     run console
