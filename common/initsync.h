@@ -1,6 +1,6 @@
 /* The handshake between kata-init and the agent it starts, which lets the agent serve before
- * init has finished what only containers need (cgroup controllers, /dev/ptmx, loopback, host
- * name, power buttons): under TCG that setup is ~40 ms of first-time kernel paths.
+ * init has finished what only containers need (/dev/pts, /dev/shm, /tmp, cgroups, /dev/ptmx,
+ * loopback, host name, power buttons): under TCG that is ~40 ms of first-time kernel paths.
  *
  *   init   creates a socket pair and starts the agent with one end as the descriptor named by
  *          KATA_INIT_SYNC_ENV in its environment;

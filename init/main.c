@@ -19,8 +19,8 @@
  * sync, unmount in reverse order (lazily when busy), then power off or reboot.
  *
  * Order: the mounts the agent needs, then the agent, then (once the agent reports that it
- * serves, common/initsync.h) what only containers need: cgroups, /dev/ptmx, loopback, host
- * name, power buttons. The agent holds container calls until then, so the host can talk to
+ * serves, common/initsync.h) what only containers need: /dev/pts, /dev/shm, /tmp, cgroups,
+ * /dev/ptmx, loopback, host name, power buttons. The agent holds container calls until then, so the host can talk to
  * it ~40 ms sooner under TCG. An agent named by kata.agent= gets the whole setup before it
  * starts, unless kata.init_defer_setup says otherwise.
  *

@@ -13,16 +13,16 @@
 #define NOSUID_NODEV (MS_NOSUID | MS_NODEV)
 
 const struct mount_spec mounts_early[] = {
-    {"proc", "/proc", "proc", NOSUID_NODEV | MS_NOEXEC, NULL, true},
-    {"sysfs", "/sys", "sysfs", NOSUID_NODEV | MS_NOEXEC, NULL, true},
-    {"dev", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", true},
+    {"proc", "/proc", "proc", NOSUID_NODEV | MS_NOEXEC, NULL, MOUNT_BASE, true},
+    {"sysfs", "/sys", "sysfs", NOSUID_NODEV | MS_NOEXEC, NULL, MOUNT_BASE, true},
+    {"dev", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", MOUNT_BASE, true},
+    {"tmpfs", "/run", "tmpfs", NOSUID_NODEV, "mode=0755", MOUNT_AGENT, true},
     /* newinstance keeps container devpts mounts independent of this one; ptmxmode lets
      * /dev/ptmx (a link to pts/ptmx) be opened by anyone, as on a normal system. */
     {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620",
-     false},
-    {"shm", "/dev/shm", "tmpfs", NOSUID_NODEV, "mode=1777", false},
-    {"tmpfs", "/run", "tmpfs", NOSUID_NODEV, "mode=0755", true},
-    {"tmpfs", "/tmp", "tmpfs", NOSUID_NODEV, "mode=1777", false},
+     MOUNT_CONTAINERS, false},
+    {"shm", "/dev/shm", "tmpfs", NOSUID_NODEV, "mode=1777", MOUNT_CONTAINERS, false},
+    {"tmpfs", "/tmp", "tmpfs", NOSUID_NODEV, "mode=1777", MOUNT_CONTAINERS, false},
 };
 const size_t mounts_early_count = sizeof(mounts_early) / sizeof(mounts_early[0]);
 

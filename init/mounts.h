@@ -5,13 +5,21 @@
 
 #include "error.h"
 
+/* When init mounts it (setup.c). */
+enum mount_stage {
+    MOUNT_BASE,       /* to read the command line and reach the console */
+    MOUNT_AGENT,      /* before the agent starts */
+    MOUNT_CONTAINERS, /* with the rest of what only containers need */
+};
+
 struct mount_spec {
     const char *source;
     const char *target;
     const char *fstype;
     unsigned long flags;
     const char *data;
-    bool required; /* without it nothing else can work: init bails out */
+    enum mount_stage stage;
+    bool required; /* without it nothing else can work: init bails out (stages before the agent) */
 };
 
 /* In mounting order; /proc comes first because the command line lives there. */

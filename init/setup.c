@@ -15,27 +15,24 @@
 #include "root.h"
 #include "strv.h"
 
-/* Mounts entry i; a failed optional mount is a warning. */
-static int apply_mount(size_t i, struct kerr **err)
+/* Mounts every entry of a stage; a failed optional mount is a warning. */
+static int mount_stage(enum mount_stage stage, struct kerr **err)
 {
-    const struct mount_spec *m = &mounts_early[i];
-    cleanup_error struct kerr *e = NULL;
-    bool skipped;
-    int r = mount_spec_apply(m, &skipped, &e);
-    if (r < 0) {
-        if (m->required)
-            return make_error(err, e->errnum, "%s", e->msg);
-        init_warn("%s", e->msg);
-        return 0;
+    for (size_t i = 0; i < mounts_early_count; i++) {
+        const struct mount_spec *m = &mounts_early[i];
+        if (m->stage != stage)
+            continue;
+        cleanup_error struct kerr *e = NULL;
+        bool skipped;
+        if (mount_spec_apply(m, &skipped, &e) < 0) {
+            if (m->required)
+                return make_error(err, e->errnum, "%s", e->msg);
+            init_warn("%s", e->msg);
+            continue;
+        }
+        init_debug("%s %s (%s)", skipped ? "already mounted:" : "mounted", m->target, m->fstype);
     }
-    init_debug("%s %s (%s)", skipped ? "already mounted:" : "mounted", m->target, m->fstype);
     return 0;
-}
-
-static bool is_base_mount(const struct mount_spec *m)
-{
-    return strcmp(m->target, "/proc") == 0 || strcmp(m->target, "/sys") == 0 ||
-           strcmp(m->target, "/dev") == 0;
 }
 
 int setup_base(struct kerr **err)
@@ -44,14 +41,10 @@ int setup_base(struct kerr **err)
     bool moved = false;
     cleanup_error struct kerr *root_err = NULL;
     (void)root_leave_initramfs(&moved, &root_err);
-    for (size_t i = 0; i < mounts_early_count; i++) {
-        if (!is_base_mount(&mounts_early[i]))
-            continue;
-        int r = apply_mount(i, err);
-        if (r < 0)
-            return r;
-    }
-    int r = console_attach_stdio();
+    int r = mount_stage(MOUNT_BASE, err);
+    if (r < 0)
+        return r;
+    r = console_attach_stdio();
     if (r < 0)
         return make_error(err, -r, "open /dev/console");
     if (root_err)
@@ -124,25 +117,24 @@ static void setup_ptmx(void)
 
 int setup_system(struct kerr **err)
 {
-    for (size_t i = 0; i < mounts_early_count; i++) {
-        if (is_base_mount(&mounts_early[i]))
-            continue;
-        int r = apply_mount(i, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return mount_stage(MOUNT_AGENT, err);
 }
 
 void setup_for_containers(bool cgroup_v1)
 {
+    /* This may run while the agent serves: nothing here stops init, not even a mount marked
+     * required. */
+    cleanup_error struct kerr *e = NULL;
+    if (mount_stage(MOUNT_CONTAINERS, &e) < 0) {
+        init_warn("%s", e->msg);
+        error_freep(&e);
+    }
     if (cgroup_v1)
         setup_cgroup_v1();
     else
         setup_cgroup_v2();
     setup_ptmx();
 
-    cleanup_error struct kerr *e = NULL;
     if (net_loopback_up(&e) < 0) {
         init_warn("%s", e->msg);
         error_freep(&e);

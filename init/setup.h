@@ -9,11 +9,11 @@
  * error here is fatal, except in leaving the ramfs (a warning: the agent can do it too). */
 int setup_base(struct kerr **err);
 
-/* The remaining mounts (/dev/pts, /dev/shm, /run, /tmp): what the agent may use as it starts.
- * Only a required mount can fail it. */
+/* The mounts the agent may use as it starts (/run). Only a required mount can fail it. */
 int setup_system(struct kerr **err);
 
-/* What containers need: cgroups, /dev/ptmx, loopback, host name. Never fails: problems are
+/* What containers need: /dev/pts, /dev/shm, /tmp, cgroups, /dev/ptmx, loopback, host name.
+ * Never fails: problems are
  * warnings, since the agent may still run containers without (say) a cgroup controller and
  * say so itself. Safe to run while the agent already serves (see common/initsync.h). */
 void setup_for_containers(bool cgroup_v1);

@@ -193,6 +193,7 @@ assert_powered_off() {
     # What the agent needs is there; what only containers need is not, while init waits.
     assert_line "CHECK before_run=tmpfs"
     assert_line "CHECK before_cgroup="
+    assert_line "CHECK before_pts="
     assert_line --regexp '^CHECK before_lo=0x8$'
     refute_line "CHECK before_hostname=kata-guest"
     assert_line "CHECK eof=yes"
@@ -200,6 +201,7 @@ assert_powered_off() {
     assert_line --regexp '^CHECK after_lo=0x(9|49)$'
     assert_line "CHECK after_hostname=kata-guest"
     assert_line "CHECK after_ptmx=pts/ptmx"
+    assert_line "CHECK after_pts=devpts"
     refute_output --partial "did not report ready"
 }
 

@@ -9,6 +9,7 @@ state() {
     echo "CHECK $1_hostname=$(hostname)"
     echo "CHECK $1_ptmx=$(readlink /dev/ptmx)"
     echo "CHECK $1_run=$(awk '$2 == "/run" { print $3 }' /proc/mounts)"
+    echo "CHECK $1_pts=$(awk '$2 == "/dev/pts" { print $3 }' /proc/mounts)"
 }
 fd=$KATA_INIT_SYNC_FD
 echo "CHECK fd=$fd"
