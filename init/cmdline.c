@@ -139,26 +139,62 @@ char **cmdline_split_words(const char *value)
     return words;
 }
 
+/* The values of init's parameters, in one pass over the line (it runs before the agent
+ * starts, where every millisecond of TCG time counts); the last occurrence wins. */
+struct init_params {
+    char *debug, *unified, *defer, *agent;
+};
+
+static void init_params_clear(struct init_params *p)
+{
+    free(p->debug);
+    free(p->unified);
+    free(p->defer);
+    free(p->agent);
+}
+
+static void init_params_collect(const char *text, struct init_params *p)
+{
+    const char *cursor = text;
+    char *k, *v;
+    while (cmdline_next(&cursor, &k, &v) > 0) {
+        char **slot = strcmp(k, DEBUG_PARAM) == 0    ? &p->debug
+                      : strcmp(k, CGROUP_PARAM) == 0 ? &p->unified
+                      : strcmp(k, DEFER_PARAM) == 0  ? &p->defer
+                      : strcmp(k, AGENT_PARAM) == 0  ? &p->agent
+                                                     : NULL;
+        if (slot) {
+            free(*slot);
+            *slot = v ? v : xstrdup("");
+        } else {
+            free(v);
+        }
+        free(k);
+    }
+}
+
 int init_config_parse(const char *text, struct init_config *ret, struct kerr **err)
 {
+    __attribute__((cleanup(init_params_clear))) struct init_params params = {0};
+    init_params_collect(text, &params);
     bool debug = false, v1 = false;
-    cleanup_free char *debug_value = cmdline_get(text, DEBUG_PARAM);
+    const char *debug_value = params.debug;
     if (debug_value && cmdline_parse_bool(debug_value, &debug) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", DEBUG_PARAM, debug_value);
 
     /* Only an explicit "no" selects v1; a unified (v2) hierarchy is the default. */
-    cleanup_free char *unified = cmdline_get(text, CGROUP_PARAM);
+    const char *unified = params.unified;
     bool unified_on = true;
     if (unified && cmdline_parse_bool(unified, &unified_on) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", CGROUP_PARAM, unified);
     v1 = !unified_on;
 
-    cleanup_free char *defer_value = cmdline_get(text, DEFER_PARAM);
+    const char *defer_value = params.defer;
     bool defer = false;
     if (defer_value && cmdline_parse_bool(defer_value, &defer) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", DEFER_PARAM, defer_value);
 
-    cleanup_free char *agent = cmdline_get(text, AGENT_PARAM);
+    const char *agent = params.agent;
     char **argv = NULL;
     if (agent) {
         argv = cmdline_split_words(agent);

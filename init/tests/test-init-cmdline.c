@@ -110,6 +110,11 @@ static void test_config(void)
                c.defer_setup,
            "kata.init_defer_setup turns the handshake on for a named agent");
     init_config_clear(&c);
+    tap_ok(init_config_parse("kata.agent=/a kata.init_debug=1 kata.agent=/b kata.init_debug=0", &c,
+                             &err) == 0 &&
+               strcmp(c.agent_argv[0], "/b") == 0 && !c.debug,
+           "a repeated parameter: the last one wins");
+    init_config_clear(&c);
     tap_ok(init_config_parse("kata.init_defer_setup=0", &c, &err) == 0 && !c.defer_setup,
            "kata.init_defer_setup=0 turns it off for the built-in agent");
     init_config_clear(&c);
