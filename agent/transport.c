@@ -206,7 +206,8 @@ static int serial_open(struct transport *t, const char *path, struct kerr **err)
     }
     t->serial_fd = fd;
     t->serial_path = xstrdup(path);
-    serial_schedule(t);
+    /* The host is usually connected already: greet it now, not a poll interval later. */
+    serial_poll(NULL, t);
     return 0;
 }
 

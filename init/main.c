@@ -20,13 +20,15 @@
  *
  * Order: the mounts the agent needs, then the agent, then (once the agent reports that it
  * serves, common/initsync.h) what only containers need: /dev/pts, /dev/shm, /tmp, cgroups,
- * /dev/ptmx, loopback, host name, power buttons. The agent holds container calls until then, so the host can talk to
- * it ~40 ms sooner under TCG. An agent named by kata.agent= gets the whole setup before it
- * starts, unless kata.init_defer_setup says otherwise.
+ * /dev/ptmx, loopback, host name, power buttons. The agent holds container calls until
+ * then, so the host can talk to it ~40 ms sooner under TCG; init runs as SCHED_IDLE
+ * meanwhile. An agent named by kata.agent= gets the whole setup before it starts, unless
+ * kata.init_defer_setup says otherwise.
  *
  * Not PID 1 (e.g. under a test harness) it is a child subreaper and touches nothing
  * system-wide: no mounts, no host name, no reboot; it exits with the agent's status. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -254,6 +256,16 @@ static void setup_late(struct init_state *st)
     watch_power_buttons(st);
 }
 
+/* While the agent starts and answers its first calls, init (its setup included) runs only
+ * when the agent waits: a SCHED_IDLE task neither preempts it on wake-up nor keeps the CPU
+ * from it for a scheduler tick. */
+static void set_idle_priority(bool idle)
+{
+    struct sched_param param = {0};
+    if (sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &param) < 0)
+        init_warn("scheduling policy %s: %s", idle ? "SCHED_IDLE" : "SCHED_OTHER", strerror(errno));
+}
+
 /* Runs the late setup once, then closes init's end: the agent's held calls go ahead. */
 static void finish_deferred_setup(struct init_state *st)
 {
@@ -266,6 +278,7 @@ static void finish_deferred_setup(struct init_state *st)
     setup_late(st);
     close(st->sync_fd);
     st->sync_fd = -1;
+    set_idle_priority(false);
     init_debug("setup for containers done");
 }
 
@@ -389,6 +402,7 @@ int main(int argc, char **argv)
         close(agent_end);
     init_info("started agent %s (pid %d)", cfg.agent_argv[0], (int)st.agent_pid);
     if (st.sync_fd >= 0) {
+        set_idle_priority(true);
         st.sync_src = loop_add_fd(st.loop, st.sync_fd, EPOLLIN, on_agent_sync, &st);
         st.sync_timer = loop_add_timer(st.loop, AGENT_READY_TIMEOUT_NS, agent_ready_timeout, &st);
         if (st.sync_src == NULL)
