@@ -28,6 +28,7 @@
  * Not PID 1 (e.g. under a test harness) it is a child subreaper and touches nothing
  * system-wide: no mounts, no host name, no reboot; it exits with the agent's status. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -249,11 +250,12 @@ static void watch_power_buttons(struct init_state *st)
     init_debug("watching %zu power button device(s)", n);
 }
 
-/* What the agent does not need to start serving; only warnings from here on. */
+/* What the agent does not need to start serving; only warnings from here on. The power
+ * buttons first: a press before they are watched is lost. */
 static void setup_late(struct init_state *st)
 {
-    setup_for_containers(st->cgroup_v1);
     watch_power_buttons(st);
+    setup_for_containers(st->cgroup_v1);
 }
 
 /* While the agent starts and answers its first calls, init (its setup included) runs only
@@ -262,7 +264,9 @@ static void setup_late(struct init_state *st)
 static void set_idle_priority(bool idle)
 {
     struct sched_param param = {0};
-    if (sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &param) < 0)
+    /* musl's sched_setscheduler() is a stub (ENOSYS): the system call sets this thread's
+     * policy, which for single-threaded init is the process's. */
+    if (syscall(SYS_sched_setscheduler, 0, idle ? SCHED_IDLE : SCHED_OTHER, &param) < 0)
         init_warn("scheduling policy %s: %s", idle ? "SCHED_IDLE" : "SCHED_OTHER", strerror(errno));
 }
 
@@ -385,9 +389,11 @@ int main(int argc, char **argv)
     int agent_end = -1;
     if (st.pid1 && cfg.defer_setup) {
         int pair[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) == 0) {
+        /* Non-blocking on init's side only: O_NONBLOCK would be shared with the agent. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0) {
             st.sync_fd = pair[0];
             agent_end = pair[1];
+            (void)fcntl(st.sync_fd, F_SETFL, O_NONBLOCK);
         } else {
             init_warn("socketpair: %s; setting up before the agent starts", strerror(errno));
         }

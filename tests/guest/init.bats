@@ -262,10 +262,14 @@ assert_powered_off() {
 
 @test "the real agent starts; system_powerdown (ACPI power button) shuts down cleanly" {
     [ -x "$KATA_BUILD/bin/kata-agent" ] || fail "kata-agent not built"
-    start ""
+    start "kata.init_debug=1"
     wait_console "kata-init: started agent /usr/bin/kata-agent (pid "
     # The agent logs JSON lines on the console; its ready line means it is serving.
     wait_console '"agent ready'
+    # init watches the power buttons once the agent is serving (a press before is lost).
+    wait_console "setup for containers done"
+    run console
+    refute_output --partial "warning:"
     local asked=$SECONDS
     monitor system_powerdown
     wait_exit 30

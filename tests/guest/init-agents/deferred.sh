@@ -17,8 +17,8 @@ state before
 case $1 in
 handshake)
     printf 'READY\n' >&"$fd"
-    cat <&"$fd" >/dev/null
-    echo "CHECK eof=yes"
+    # A blocking read to the end: the descriptor must not be non-blocking for the agent.
+    if cat <&"$fd" >/dev/null; then echo "CHECK eof=yes"; else echo "CHECK eof=error"; fi
     ;;
 silent)
     sleep 4
