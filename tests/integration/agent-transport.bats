@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # kata-agent's addresses and start-up configuration: abstract unix sockets, bad addresses and
-# bad settings make it exit 1 with a clear message (it never runs half-configured).
+# bad settings make it exit 1 with a clear message (it never runs half-configured); the
+# handshake with kata-init.
 bats_load_library bats-support
 bats_load_library bats-assert
 
@@ -74,4 +75,29 @@ start_agent() { # start_agent ADDR [ENV=VAL...]
     refute_output 0
     run "$AGENT_BIN" --version
     assert_output --regexp '^kata-agent [0-9]'
+}
+
+# kata-init's handshake (common/initsync.h), with the test playing init; the real pair runs in
+# tests/guest/init.bats.
+@test "init handshake: READY when serving, Health answered, agent calls held until init is done" {
+    ASAN_OPTIONS=detect_leaks=1 run timeout 60 /usr/bin/python3 \
+        "$BATS_TEST_DIRNAME/init-sync-peer.py" "$AGENT_BIN" "$AGENTCTL_BIN" "$BATS_TEST_TMPDIR"
+    assert_success
+    assert_line --index 0 1..6
+    refute_output --partial 'not ok'
+    run grep -c '^ok' <<<"$output"
+    assert_output 6
+    run grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BATS_TEST_TMPDIR/agent.log"
+    assert_failure
+}
+
+@test "init handshake: an unusable KATA_INIT_SYNC_FD is reported and the agent serves everything" {
+    local sock=$BATS_TEST_TMPDIR/agent.sock
+    start_agent "unix://$sock" KATA_INIT_SYNC_FD=77
+    for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    run timeout 10 "$AGENTCTL_BIN" -a "unix://$sock" -T 5 guest-details
+    assert_success
+    assert_output --partial "version="
+    run grep -c 'KATA_INIT_SYNC_FD=77 is not an open descriptor' "$LOG"
+    assert_output 1
 }

@@ -7,18 +7,12 @@ closes its end and checks that the waiting call completes. Prints TAP.
 usage: init-sync-peer.py AGENT AGENTCTL WORKDIR"""
 import os, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tap  # noqa: E402
+
 agent, agentctl, work = sys.argv[1:4]
 sock = os.path.join(work, "agent.sock")
 log = open(os.path.join(work, "agent.log"), "ab")
-n = 0
-
-
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok and detail:
-        print("# %r" % (detail,))
 
 
 def actl(*args):
@@ -39,17 +33,17 @@ try:
     line = ours.recv(64)
 except socket.timeout:
     line = b""
-tap(line == b"READY\n", "the agent says READY on its end of the pair", line)
-tap(os.path.exists(sock), "it is listening by then")
+tap.ok(line == b"READY\n", "the agent says READY on its end of the pair", line)
+tap.ok(os.path.exists(sock), "it is listening by then")
 
 check = actl("check")
 out, _ = check.communicate(timeout=20)
-tap(check.returncode == 0 and out.strip() == "SERVING",
+tap.ok(check.returncode == 0 and out.strip() == "SERVING",
     "Health.Check is answered while init is still setting up", out)
 
 held = actl("guest-details")
 time.sleep(0.5)
-tap(held.poll() is None, "an AgentService call waits for init")
+tap.ok(held.poll() is None, "an AgentService call waits for init")
 
 t0 = time.time()
 ours.close()
@@ -58,12 +52,12 @@ try:
 except subprocess.TimeoutExpired:
     held.kill()
     out, _ = held.communicate()
-tap(held.returncode == 0 and "version" in out,
+tap.ok(held.returncode == 0 and "version" in out,
     "init closing its end lets it through (%.0f ms)" % ((time.time() - t0) * 1000), out)
 
 again = actl("guest-details")
 out, _ = again.communicate(timeout=20)
-tap(again.returncode == 0, "later calls are served directly", out)
+tap.ok(again.returncode == 0, "later calls are served directly", out)
 
 proc.terminate()
 proc.wait(timeout=20)

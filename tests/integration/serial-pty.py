@@ -6,6 +6,9 @@ Starts kata-agent with KATA_AGENT_SERVER_ADDR=serial://<pty slave>, expects the 
 then hangs up and checks the agent is still alive. Prints TAP."""
 import os, pty, select, struct, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tap  # noqa: E402
+
 agent, log = sys.argv[1], sys.argv[2]
 master, slave = pty.openpty()
 # /dev/pts may be another devpts instance than /dev/ptmx's here: reach the slave through /proc.
@@ -13,13 +16,6 @@ path = "/proc/%d/fd/%d" % (os.getpid(), slave)
 env = dict(os.environ, KATA_AGENT_SERVER_ADDR="serial://" + path)
 proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", agent], env=env,
                         stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
-n = 0
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok and detail:
-        print("# %r" % (detail,))
 
 def read_exact(k, timeout=5.0):
     buf = b""
@@ -35,7 +31,7 @@ line = b""
 end = time.time() + 5
 while not line.endswith(b"\n") and time.time() < end:
     line += read_exact(1, 0.2)
-tap(line.startswith(b"KATA-AGENT-READY ") and line[17:-1].isdigit(), "the agent speaks first: hello line", line)
+tap.ok(line.startswith(b"KATA-AGENT-READY ") and line[17:-1].isdigit(), "the agent speaks first: hello line", line)
 
 def frame(stream, svc, method):
     body = b"\x0a" + bytes([len(svc)]) + svc + b"\x12" + bytes([len(method)]) + method
@@ -48,7 +44,7 @@ if ok:
     length, stream, typ, flags = struct.unpack(">IIBB", hdr)
     body = read_exact(length)
     ok = stream == 1 and typ == 2 and body.endswith(b"\x12\x02\x08\x01")
-tap(ok, "Health.Check over the serial channel is SERVING", hdr)
+tap.ok(ok, "Health.Check over the serial channel is SERVING", hdr)
 
 os.write(master, frame(3, b"grpc.AgentService", b"GetMetrics"))
 hdr = read_exact(10)
@@ -57,12 +53,12 @@ if ok:
     length, stream, typ, flags = struct.unpack(">IIBB", hdr)
     body = read_exact(length)
     ok = stream == 3 and b"GetMetrics" in body
-tap(ok, "a second request on the same channel is answered (UNIMPLEMENTED)", hdr)
+tap.ok(ok, "a second request on the same channel is answered (UNIMPLEMENTED)", hdr)
 
 os.close(master)
 os.close(slave)
 time.sleep(0.5)
 alive = proc.poll() is None
-tap(alive, "the agent survives the host hanging up")
+tap.ok(alive, "the agent survives the host hanging up")
 proc.terminate()
 proc.wait(5)
