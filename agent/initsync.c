@@ -78,7 +78,7 @@ static void on_readable(struct loop_source *src, int fd, uint32_t events, void *
         if (n < 0)
             log_warn("init", "reading kata-init's handshake: %m; serving anyway");
         else
-            log_debug("init", "kata-init finished the guest setup");
+            log_info("init", KATA_INIT_SYNC_DONE_MSG);
         finish(s);
         return;
     }

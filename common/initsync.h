@@ -17,3 +17,6 @@
 #define KATA_INIT_SYNC_READY "READY\n"
 /* The descriptor number the agent finds its end at. */
 #define KATA_INIT_SYNC_AGENT_FD 3
+/* What the agent logs (info) once init is done: a VM template is saved after it, so that
+ * clones do not start by waiting for init. */
+#define KATA_INIT_SYNC_DONE_MSG "guest setup finished by kata-init"

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "initsync.h"
 #include "loop.h"
 #include "paths.h"
 #include "qmp.h"
@@ -23,6 +24,9 @@
 #define QMP_TIMEOUT_MS 10000
 /* The agent logs this once it serves: the moment to save the VM. */
 static const char ready_mark[] = "agent ready boottime_ns=";
+/* How long a template VM may take after its agent is ready to report kata-init's setup done;
+ * a guest without the handshake is saved when this has passed. */
+#define SETUP_WAIT_MS 1000
 
 bool template_usable(const struct vm_config *c)
 {
@@ -93,10 +97,10 @@ static bool complete(const char *dir, const char *inputs)
     return stat(state, &st) == 0 && st.st_size > 0 && stat(mem, &st) == 0;
 }
 
-static bool console_says_ready(const char *log)
+static bool console_says(const char *log, const char *mark)
 {
     cleanup_free char *text = NULL;
-    return read_file(log, &text, NULL) == 0 && strstr(text, ready_mark) != NULL;
+    return read_file(log, &text, NULL) == 0 && strstr(text, mark) != NULL;
 }
 
 /* Saving and loading both leave guest RAM in its file: only device state travels. */
@@ -147,7 +151,7 @@ static int build(const struct vm_config *c, const char *dir, int boot_timeout_ms
         return r;
     }
     int64_t deadline = loop_now_ns() + (int64_t)boot_timeout_ms * 1000000;
-    while (!console_says_ready(log)) {
+    while (!console_says(log, ready_mark)) {
         if (!vm_running(&vm) || loop_now_ns() > deadline) {
             r = make_error(err, vm_running(&vm) ? ETIMEDOUT : ECONNRESET,
                            "the template VM %s before its agent was ready",
@@ -158,6 +162,12 @@ static int build(const struct vm_config *c, const char *dir, int boot_timeout_ms
         }
         usleep(10000);
     }
+    /* Saved before kata-init has finished, every clone would do the rest of its setup while
+     * the host's first calls wait (common/initsync.h). */
+    int64_t setup_deadline = loop_now_ns() + SETUP_WAIT_MS * 1000000LL;
+    while (!console_says(log, KATA_INIT_SYNC_DONE_MSG) && loop_now_ns() < setup_deadline &&
+           vm_running(&vm))
+        usleep(5000);
     int qmp = qmp_connect(qmp_path, QMP_TIMEOUT_MS, err);
     if (qmp < 0) {
         vm_stop(&vm);

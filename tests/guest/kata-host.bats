@@ -237,6 +237,9 @@ wait_running() {
     run kh run -v -- true
     assert_success
     ls "$KATA_HOST_TEMPLATE_DIR"/*/state >/dev/null || fail "no template was built"
+    # Saved once kata-init had finished the guest setup, so clones do not wait for it.
+    grep -q '"msg":"guest setup finished by kata-init"' "$KATA_HOST_TEMPLATE_DIR"/*/console.log ||
+        fail "the template was saved before kata-init finished"
     run bash -c "timeout $T '$KH' run -v -- sh -c 'date +%s; head -c 16 /dev/urandom | od -An -tx1' 2>&1"
     assert_success
     assert_output --partial "vm restored"
