@@ -43,7 +43,11 @@ setup() {
 }
 
 teardown() {
+    # QEMU_PID is timeout(1), which passes a TERM on to QEMU; a KILL would orphan QEMU.
     if [ -n "${QEMU_PID:-}" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
+        kill -TERM "$QEMU_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.1; done
+        pkill -KILL -P "$QEMU_PID" 2>/dev/null || true
         kill -9 "$QEMU_PID" 2>/dev/null || true
     fi
     if [ -f "${CONSOLE:-}" ]; then
