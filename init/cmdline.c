@@ -79,20 +79,31 @@ int cmdline_next(const char **cursor, char **ret_key, char **ret_value)
     }
 }
 
-char *cmdline_get(const char *text, const char *key)
+/* values[i] gets the value of the last keys[i] on the line ("" for a bare flag) or stays
+ * NULL; one pass however many keys (init reads its parameters before the agent starts, where
+ * every millisecond of TCG time counts). */
+static void cmdline_collect(const char *text, const char *const keys[], char *values[], size_t n)
 {
-    char *found = NULL;
     const char *cursor = text;
     char *k, *v;
     while (cmdline_next(&cursor, &k, &v) > 0) {
-        if (strcmp(k, key) == 0) {
-            free(found);
-            found = v ? v : xstrdup("");
+        size_t i = 0;
+        while (i < n && strcmp(k, keys[i]) != 0)
+            i++;
+        if (i < n) {
+            free(values[i]);
+            values[i] = v ? v : xstrdup("");
         } else {
             free(v);
         }
         free(k);
     }
+}
+
+char *cmdline_get(const char *text, const char *key)
+{
+    char *found = NULL;
+    cmdline_collect(text, &key, &found, 1);
     return found;
 }
 
@@ -139,62 +150,37 @@ char **cmdline_split_words(const char *value)
     return words;
 }
 
-/* The values of init's parameters, in one pass over the line (it runs before the agent
- * starts, where every millisecond of TCG time counts); the last occurrence wins. */
-struct init_params {
-    char *debug, *unified, *defer, *agent;
-};
+enum { P_DEBUG, P_CGROUP, P_DEFER, P_AGENT, P_COUNT };
 
-static void init_params_clear(struct init_params *p)
+static void params_free(char *(*values)[P_COUNT])
 {
-    free(p->debug);
-    free(p->unified);
-    free(p->defer);
-    free(p->agent);
-}
-
-static void init_params_collect(const char *text, struct init_params *p)
-{
-    const char *cursor = text;
-    char *k, *v;
-    while (cmdline_next(&cursor, &k, &v) > 0) {
-        char **slot = strcmp(k, DEBUG_PARAM) == 0    ? &p->debug
-                      : strcmp(k, CGROUP_PARAM) == 0 ? &p->unified
-                      : strcmp(k, DEFER_PARAM) == 0  ? &p->defer
-                      : strcmp(k, AGENT_PARAM) == 0  ? &p->agent
-                                                     : NULL;
-        if (slot) {
-            free(*slot);
-            *slot = v ? v : xstrdup("");
-        } else {
-            free(v);
-        }
-        free(k);
-    }
+    for (size_t i = 0; i < P_COUNT; i++)
+        free((*values)[i]);
 }
 
 int init_config_parse(const char *text, struct init_config *ret, struct kerr **err)
 {
-    __attribute__((cleanup(init_params_clear))) struct init_params params = {0};
-    init_params_collect(text, &params);
+    static const char *const keys[P_COUNT] = {DEBUG_PARAM, CGROUP_PARAM, DEFER_PARAM, AGENT_PARAM};
+    __attribute__((cleanup(params_free))) char *params[P_COUNT] = {0};
+    cmdline_collect(text, keys, params, P_COUNT);
     bool debug = false, v1 = false;
-    const char *debug_value = params.debug;
+    const char *debug_value = params[P_DEBUG];
     if (debug_value && cmdline_parse_bool(debug_value, &debug) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", DEBUG_PARAM, debug_value);
 
     /* Only an explicit "no" selects v1; a unified (v2) hierarchy is the default. */
-    const char *unified = params.unified;
+    const char *unified = params[P_CGROUP];
     bool unified_on = true;
     if (unified && cmdline_parse_bool(unified, &unified_on) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", CGROUP_PARAM, unified);
     v1 = !unified_on;
 
-    const char *defer_value = params.defer;
+    const char *defer_value = params[P_DEFER];
     bool defer = false;
     if (defer_value && cmdline_parse_bool(defer_value, &defer) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", DEFER_PARAM, defer_value);
 
-    const char *agent = params.agent;
+    const char *agent = params[P_AGENT];
     char **argv = NULL;
     if (agent) {
         argv = cmdline_split_words(agent);
