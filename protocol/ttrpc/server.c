@@ -377,9 +377,9 @@ void ttrpc_reply_kerr(struct ttrpc_call *call, const struct kerr *err)
 
 /* ---------------------------------------------------------------- routing */
 
-static const struct service *find_service(const struct ttrpc_server *s, const char *name)
+static struct service *find_service(const struct ttrpc_server *s, const char *name)
 {
-    for (const struct service *svc = s->services; svc; svc = svc->next)
+    for (struct service *svc = s->services; svc; svc = svc->next)
         if (strcmp(svc->desc->name, name) == 0)
             return svc;
     return NULL;
@@ -399,6 +399,13 @@ static void request_freep(Ttrpc__Request **r)
         ttrpc__request__free_unpacked(*r, NULL);
 }
 
+/* The client's deadline for a call that waits (parked or held); counted from the first wait. */
+static void call_arm_deadline(struct call *k)
+{
+    if (k->pub.timeout_nano > 0 && !k->timer)
+        k->timer = loop_add_timer(k->pub.conn->server->loop, k->pub.timeout_nano, call_timeout, k);
+}
+
 /* Hands a call to its handler; one that is not answered on the spot stays parked. */
 static void call_run(struct call *k, ttrpc_method_fn handler, void *userdata)
 {
@@ -410,14 +417,15 @@ static void call_run(struct call *k, ttrpc_method_fn handler, void *userdata)
         return;
     }
     k->state = CALL_PARKED;
-    if (k->pub.timeout_nano > 0 && !k->timer)
-        k->timer = loop_add_timer(k->pub.conn->server->loop, k->pub.timeout_nano, call_timeout, k);
+    call_arm_deadline(k);
 }
+
+/* A method registered without a handler (ttrpc-rust's wording). */
+#define UNSUPPORTED_FMT "/%s/%s is not supported"
 
 static void reply_unsupported(struct ttrpc_call *call, void *userdata)
 {
-    ttrpc_reply_error(call, RPC_UNIMPLEMENTED, "/%s/%s is not supported", call->service,
-                      call->method);
+    ttrpc_reply_error(call, RPC_UNIMPLEMENTED, UNSUPPORTED_FMT, call->service, call->method);
 }
 
 static void handle_request(struct ttrpc_conn *c, uint32_t id, const uint8_t *data, size_t len)
@@ -440,7 +448,7 @@ static void handle_request(struct ttrpc_conn *c, uint32_t id, const uint8_t *dat
     }
     const ProtobufCMethodDescriptor *md = &svc->desc->methods[i];
     if (!svc->handlers[i]) {
-        send_status(c, id, RPC_UNIMPLEMENTED, "/%s/%s is not supported", svc->desc->name, md->name);
+        send_status(c, id, RPC_UNIMPLEMENTED, UNSUPPORTED_FMT, svc->desc->name, md->name);
         return;
     }
     ProtobufCMessage *in =
@@ -466,9 +474,7 @@ static void handle_request(struct ttrpc_conn *c, uint32_t id, const uint8_t *dat
     /* The envelope holds a copy of the payload: drop it before a call that may park for long. */
     ttrpc__request__free_unpacked(steal_ptr(req), NULL);
     if (svc->held) {
-        /* Its deadline runs while it waits. */
-        if (k->pub.timeout_nano > 0)
-            k->timer = loop_add_timer(c->server->loop, k->pub.timeout_nano, call_timeout, k);
+        call_arm_deadline(k);
         k->state = CALL_HELD;
         held_append(k);
         return;
@@ -738,14 +744,9 @@ void ttrpc_server_register(struct ttrpc_server *s, const ProtobufCServiceDescrip
     s->services = e;
 }
 
-static struct service *find_service_mut(struct ttrpc_server *s, const char *name)
-{
-    return (struct service *)find_service(s, name);
-}
-
 int ttrpc_server_hold(struct ttrpc_server *s, const char *service)
 {
-    struct service *svc = find_service_mut(s, service);
+    struct service *svc = find_service(s, service);
     if (!svc)
         return -ENOENT;
     svc->held = true;
@@ -754,7 +755,7 @@ int ttrpc_server_hold(struct ttrpc_server *s, const char *service)
 
 void ttrpc_server_release(struct ttrpc_server *s, const char *service)
 {
-    struct service *svc = find_service_mut(s, service);
+    struct service *svc = find_service(s, service);
     if (!svc || !svc->held)
         return;
     svc->held = false;
