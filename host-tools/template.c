@@ -97,10 +97,17 @@ static bool complete(const char *dir, const char *inputs)
     return stat(state, &st) == 0 && st.st_size > 0 && stat(mem, &st) == 0;
 }
 
-static bool console_says(const char *log, const char *mark)
+/* Waits until the VM's console log shows mark: false when the VM exits or deadline passes. */
+static bool wait_console(struct vm *vm, const char *log, const char *mark, int64_t deadline)
 {
-    cleanup_free char *text = NULL;
-    return read_file(log, &text, NULL) == 0 && strstr(text, mark) != NULL;
+    for (;;) {
+        cleanup_free char *text = NULL;
+        if (read_file(log, &text, NULL) == 0 && strstr(text, mark) != NULL)
+            return true;
+        if (!vm_running(vm) || loop_now_ns() > deadline)
+            return false;
+        usleep(5000);
+    }
 }
 
 /* Saving and loading both leave guest RAM in its file: only device state travels. */
@@ -151,23 +158,19 @@ static int build(const struct vm_config *c, const char *dir, int boot_timeout_ms
         return r;
     }
     int64_t deadline = loop_now_ns() + (int64_t)boot_timeout_ms * 1000000;
-    while (!console_says(log, ready_mark)) {
-        if (!vm_running(&vm) || loop_now_ns() > deadline) {
-            r = make_error(err, vm_running(&vm) ? ETIMEDOUT : ECONNRESET,
-                           "the template VM %s before its agent was ready",
-                           vm_running(&vm) ? "timed out" : "exited");
-            vm_stop(&vm);
-            free(vm.console_log_path);
-            return r;
-        }
-        usleep(10000);
+    if (!wait_console(&vm, log, ready_mark, deadline)) {
+        r = make_error(err, vm_running(&vm) ? ETIMEDOUT : ECONNRESET,
+                       "the template VM %s before its agent was ready",
+                       vm_running(&vm) ? "timed out" : "exited");
+        vm_stop(&vm);
+        free(vm.console_log_path);
+        return r;
     }
     /* Saved before kata-init has finished, every clone would do the rest of its setup while
-     * the host's first calls wait (common/initsync.h). */
-    int64_t setup_deadline = loop_now_ns() + SETUP_WAIT_MS * 1000000LL;
-    while (!console_says(log, KATA_INIT_SYNC_DONE_MSG) && loop_now_ns() < setup_deadline &&
-           vm_running(&vm))
-        usleep(5000);
+     * the host's first calls wait (common/initsync.h); a guest without the handshake is
+     * saved when the wait is over. */
+    (void)wait_console(&vm, log, KATA_INIT_SYNC_DONE_MSG,
+                       loop_now_ns() + SETUP_WAIT_MS * 1000000LL);
     int qmp = qmp_connect(qmp_path, QMP_TIMEOUT_MS, err);
     if (qmp < 0) {
         vm_stop(&vm);
