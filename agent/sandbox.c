@@ -395,8 +395,13 @@ void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call)
         }
         c = next;
     }
-    if (sb->destroying && sb->containers)
-        loop_add_timer(sb->loop, DESTROY_TIMEOUT_NS, destroy_timeout, sb);
+    if (!sb->destroying)
+        return;
+    if (!sb->containers) {
+        destroy_finish(sb); /* nothing left to wait for (the runtime removed them all) */
+        return;
+    }
+    loop_add_timer(sb->loop, DESTROY_TIMEOUT_NS, destroy_timeout, sb);
 }
 
 void sandbox_shutdown(struct sandbox *sb)
