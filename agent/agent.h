@@ -235,6 +235,11 @@ void guest_reseed_random(struct ttrpc_call *call, void *sb);
 void guest_set_date_time(struct ttrpc_call *call, void *sb);
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
 
+/* ------------------------------------------------------------ cpumem.c (ttRPC handlers) */
+
+void cpumem_online(struct ttrpc_call *call, void *sb);
+void cpumem_hotplug_by_probe(struct ttrpc_call *call, void *sb);
+
 /* ------------------------------------------------------------ rpc.c */
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);

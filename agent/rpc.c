@@ -278,6 +278,8 @@ static const struct {
     {"SetGuestDateTime", guest_set_date_time},
     {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
     {"GetOOMEvent", get_oom_event},
+    {"OnlineCPUMem", cpumem_online},
+    {"MemHotplugByProbe", cpumem_hotplug_by_probe},
     {"StatsContainer", stats_container},
     {"UpdateInterface", network_update_interface},
     {"UpdateRoutes", network_update_routes},
