@@ -459,11 +459,14 @@ void sandbox_reap(struct sandbox *sb)
 }
 
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
-                               struct ttrpc_call *call)
+                               bool internal, struct ttrpc_call *call)
 {
     struct container *c = container_find(sb, cid);
     if (!c) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", cid);
+        if (internal)
+            ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER);
+        else
+            ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "InvalidContainerId");
         return NULL;
     }
     for (struct proc *p = c->procs; p; p = p->next) {
@@ -472,11 +475,11 @@ struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *
         if (eid[0] ? strcmp(p->exec_id, eid) == 0 : p->init)
             return p;
     }
-    if (!eid[0])
-        ttrpc_reply_error(call, RPC_NOT_FOUND,
-                          "Process not found: init process missing (container %s)", cid);
+    if (internal)
+        ttrpc_reply_error(call, RPC_INTERNAL, "Process not found: %s",
+                          eid[0] ? "invalid exec id" : "init process missing");
     else
-        ttrpc_reply_error(call, RPC_NOT_FOUND,
-                          "Process not found: invalid exec id %s (container %s)", eid, cid);
+        ttrpc_reply_error(call, RPC_NOT_FOUND, "%s",
+                          eid[0] ? "InvalidExecId" : "InitProcessNotFound");
     return NULL;
 }
