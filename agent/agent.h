@@ -212,6 +212,11 @@ void sandbox_check_destroyed(struct sandbox *sb);
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
                                bool internal, struct ttrpc_call *call);
 
+/* CreateSandbox's kernel_modules, loaded with /sbin/modprobe (modules.c). */
+int modules_load(Grpc__KernelModule **mods, size_t n, struct kerr **err);
+/* CreateSandbox's guest_hook_path: scanned and logged (guest-hooks.c). */
+void guest_hooks_scan(const char *dir);
+
 /* ------------------------------------------------------------ kata-init (initsync.c) */
 
 /* The handshake of common/initsync.h. NULL when the agent was not given one (not started by
@@ -246,6 +251,12 @@ void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
 
 void cpumem_online(struct ttrpc_call *call, void *sb);
 void cpumem_hotplug_by_probe(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ volume.c, diagnostic.c */
+
+void volume_stats(struct ttrpc_call *call, void *sb);
+void volume_resize(struct ttrpc_call *call, void *sb);
+void diagnostic_get(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ rpc.c */
 

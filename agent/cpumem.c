@@ -90,7 +90,7 @@ static int online_entries(const char *dir, const char *prefix, int max, struct k
 {
     cleanup_dir DIR *d = opendir(dir);
     if (!d)
-        return make_error(err, errno, "open %s: %s", dir, strerror(errno));
+        return make_error(err, errno, "open %s", dir);
     int count = 0;
     struct dirent *e;
     while ((e = readdir(d)) && (max < 0 || count < max)) {

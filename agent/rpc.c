@@ -254,6 +254,13 @@ static void stats_container(struct ttrpc_call *call, void *sb)
     cgroup_stats_free(stats);
 }
 
+/* Upstream's default build has no agent-policy feature: its generated service answers the
+ * method ttrpc-rust's way for a method the server does not implement. */
+static void set_policy(struct ttrpc_call *call, void *sb)
+{
+    ttrpc_reply_error(call, RPC_NOT_FOUND, "/grpc.AgentService/SetPolicy is not supported");
+}
+
 static const struct {
     const char *name;
     ttrpc_method_fn fn;
@@ -280,6 +287,10 @@ static const struct {
     {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
     {"GetOOMEvent", get_oom_event},
     {"OnlineCPUMem", cpumem_online},
+    {"GetVolumeStats", volume_stats},
+    {"ResizeVolume", volume_resize},
+    {"GetDiagnosticData", diagnostic_get},
+    {"SetPolicy", set_policy},
     {"MemHotplugByProbe", cpumem_hotplug_by_probe},
     {"StatsContainer", stats_container},
     {"UpdateInterface", network_update_interface},

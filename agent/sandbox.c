@@ -287,6 +287,10 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_INTERNAL, "create %s: %s", AGENT_CONTAINER_BASE, strerror(-r));
         return;
     }
+    if (modules_load(req->kernel_modules, req->n_kernel_modules, &err) < 0) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "%s", err->msg);
+        return;
+    }
     if (req->n_dns && write_resolv_conf(req->dns, req->n_dns, &err) < 0) {
         ttrpc_reply_kerr(call, err);
         return;
@@ -308,6 +312,8 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_kerr(call, err);
         return;
     }
+    if (req->guest_hook_path[0])
+        guest_hooks_scan(req->guest_hook_path);
     /* the sandbox's own references are dropped at DestroySandbox: keep them as refs only */
     for (size_t i = 0; i < n_mps; i++)
         free(mps[i]);

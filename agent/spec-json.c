@@ -204,10 +204,10 @@ int spec_json_save(const Grpc__Spec *spec, const char *path, struct kerr **err)
 {
     cleanup_file FILE *f = fopen(path, "we");
     if (!f)
-        return make_error(err, errno, "create %s: %s", path, strerror(errno));
+        return make_error(err, errno, "create %s", path);
     json_message(f, &spec->base);
     fputc('\n', f);
     if (fflush(f) != 0 || ferror(f))
-        return make_error(err, errno, "write %s: %s", path, strerror(errno));
+        return make_error(err, errno, "write %s", path);
     return 0;
 }
