@@ -200,6 +200,8 @@ void sandbox_shutdown(struct sandbox *sb);
 int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps,
                          size_t *n_mps, struct kerr **err);
 void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
+/* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
+void sandbox_drop_storages(struct sandbox *sb);
 /* Reaps every exited child and dispatches exits to their processes. */
 void sandbox_reap(struct sandbox *sb);
 /* A container finished removing: lets a pending DestroySandbox go on. */
