@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -97,6 +98,13 @@ static int mount_storage(const Grpc__Storage *s, bool *ret_mounted, struct kerr 
     int r = agent_mkdir_p(mp, 0755);
     if (r < 0)
         return make_error(err, -r, "create mount point %s", mp);
+    /* as upstream: the shared directory already mounted (a restarted agent, or a host test
+     * that binds the share there) is used as it is, and not ours to unmount */
+    if (strcmp(s->source, "kataShared") == 0 && is_mountpoint(mp)) {
+        log_info("storage", "%s is already mounted: kataShared not mounted again", mp);
+        *ret_mounted = false;
+        return 0;
+    }
 
     if (strcmp(d, "local") == 0) {
         mode = -2; /* take mode= */
