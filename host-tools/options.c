@@ -27,7 +27,8 @@ void strv_free(struct strv *s)
 bool options_valid_name(const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > 64 || !isalnum((unsigned char)name[0]))
+    /* the agent's container ids are upstream's: two characters at least */
+    if (len < 2 || len > 64 || !isalnum((unsigned char)name[0]))
         return false;
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
@@ -311,7 +312,7 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         case OPT_NAME:
             if (!options_valid_name(optarg))
                 r = make_error(err, EINVAL,
-                               "invalid --name '%s' (use [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64)",
+                               "invalid --name '%s' (use [A-Za-z0-9][A-Za-z0-9_.-]+, at most 64)",
                                optarg);
             o.name = optarg;
             break;

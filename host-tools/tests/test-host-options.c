@@ -120,7 +120,7 @@ int main(void)
                options_parse_cpus("2", &v, NULL) == 0 && v == 200000 &&
                options_parse_cpus("0.001", &v, NULL) < 0,
            "cpus 0.25 and 2; 0.001 is too small");
-    tap_ok(options_valid_name("a.b_c-1") && !options_valid_name("-x") && !options_valid_name("") &&
+    tap_ok(options_valid_name("a.b_c-1") && !options_valid_name("-x") && !options_valid_name("") && !options_valid_name("x") &&
                !options_valid_name("a b"),
            "name validation");
 
