@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "pbrt/pbrt-internal.h" /* the C layout of a field value */
 #include "xalloc.h"
 
 static const struct {
@@ -129,28 +130,6 @@ static void json_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *
     }
 }
 
-static size_t value_size(const ProtobufCFieldDescriptor *fd)
-{
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
-
 static void json_message(FILE *f, const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -170,7 +149,7 @@ static void json_message(FILE *f, const ProtobufCMessage *m)
             bool map = fd->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(fd->descriptor);
             fprintf(f, "%s\"%s\":%c", first ? "" : ",", name, map ? '{' : '[');
             for (size_t k = 0; k < n; k++) {
-                const void *item = arr + k * value_size(fd);
+                const void *item = arr + k * pbrt_value_size(fd->type);
                 if (k)
                     fputc(',', f);
                 if (map) {

@@ -13,29 +13,14 @@ MAC=02:00:00:00:5e:01
 
 setup_file() {
     export NETNS=kata-seq-net-$$
-    export REAL_AGENT_BIN=${AGENT_BIN:-$BATS_TEST_DIRNAME/../../build/asan/bin/kata-agent}
     export SEQDRIVER=${KATA_BUILD:-$BATS_TEST_DIRNAME/../../build}/go/bin/seqdriver
-    export NS_WRAP_DIR
-    NS_WRAP_DIR=$(mktemp -d /tmp/agent-seq.XXXXXX)
-    if [ "$(id -u)" = 0 ] && [ -x "$REAL_AGENT_BIN" ] && ip netns add "$NETNS"; then
-        ip -n "$NETNS" link set lo up
-        ip -n "$NETNS" link add v0 type veth peer name v1
-        ip -n "$NETNS" link set v0 address "$MAC"
-        ip -n "$NETNS" link set v1 up
-        touch "$NS_WRAP_DIR/net"
-        mount --bind "/run/netns/$NETNS" "$NS_WRAP_DIR/net"
-        printf '#!/bin/sh\nexec nsenter --net="$NS_WRAP_DIR/net" "$REAL_AGENT_BIN" "$@"\n' >"$NS_WRAP_DIR/agent"
-        chmod 755 "$NS_WRAP_DIR/agent"
-        export AGENT_BIN=$NS_WRAP_DIR/agent
-    fi
+    agent_netns_setup "$MAC"
     agent_setup_file
 }
 
 teardown_file() {
     agent_teardown_file
-    umount "$NS_WRAP_DIR/net" 2>/dev/null || true
-    ip netns del "$NETNS" 2>/dev/null || true
-    rm -rf "$NS_WRAP_DIR"
+    agent_netns_teardown
     for d in /sys/fs/cgroup/*/kata-seq/pod-seq /sys/fs/cgroup/*/kata-seq /sys/fs/cgroup/kata-seq/pod-seq /sys/fs/cgroup/kata-seq; do
         [ -d "$d" ] && rmdir "$d" 2>/dev/null || true
     done
