@@ -14,6 +14,7 @@
 #include "linux/spawn.h"
 #include "loop.h"
 #include "ttrpc.h"
+#include "uevent.h"
 
 #define AGENT_API_VERSION "0.0.1"
 #ifndef AGENT_VERSION
@@ -173,6 +174,7 @@ struct sandbox {
     struct agent_config *config;
     struct container *containers;
     struct storage_ref *storages;
+    struct uevents *uevents; /* NULL when the listener could not start */
     char *id;
     char *hostname;
     bool created;
@@ -191,12 +193,6 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call);
 void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call);
 /* SIGTERM: kill and remove everything, synchronously (bounded). */
 void sandbox_shutdown(struct sandbox *sb);
-/* Mounts storages (ref-counted by mount point); appends their mount points to *mps. */
-int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps,
-                         size_t *n_mps, struct kerr **err);
-void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
-/* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
-void sandbox_drop_storages(struct sandbox *sb);
 /* Reaps every exited child and dispatches exits to their processes. */
 void sandbox_reap(struct sandbox *sb);
 /* A container finished removing: lets a pending DestroySandbox go on. */
@@ -206,6 +202,54 @@ void sandbox_check_destroyed(struct sandbox *sb);
  * `waitable` hides processes whose status was already collected. */
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
                                struct ttrpc_call *call);
+
+/* ------------------------------------------------------------ storages (storage.c) */
+
+/* Every driver known and every device the storages need present: 0; -EAGAIN with *need when a
+ * device is still to come (the caller parks, hotplug_park); or an error. Mount points already
+ * mounted are not looked at again. */
+int sandbox_storages_ready(struct sandbox *sb, Grpc__Storage **st, size_t n,
+                           struct blk_matcher *need, struct kerr **err);
+/* Mounts storages (ref-counted by mount point); appends their mount points to *mps. cid: the
+ * container's id (overlay-rw needs it), NULL for the sandbox's. */
+int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, const char *cid,
+                         char ***mps, size_t *n_mps, struct kerr **err);
+void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
+/* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
+void sandbox_drop_storages(struct sandbox *sb);
+void storage_update_ephemeral_mounts(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ hot-plugged devices (hotplug.c) */
+
+/* The node (/dev/...) of a block device: 0; -EAGAIN with *need when it is not there yet;
+ * or an error (bad address, unreadable sysfs). */
+int hotplug_blk_pci(struct sandbox *sb, const char *pcipath, char *dev, size_t len,
+                    struct blk_matcher *need, struct kerr **err);
+int hotplug_blk_mmio(struct sandbox *sb, const char *path, char *dev, size_t len,
+                     struct blk_matcher *need, struct kerr **err);
+/* addr "<id>:<lun>"; asks the SCSI hosts to scan for it first (scsi_mod.scan=none). */
+int hotplug_scsi(struct sandbox *sb, const char *addr, char *dev, size_t len,
+                 struct blk_matcher *need, struct kerr **err);
+int hotplug_pmem(struct sandbox *sb, const char *path, char *dev, size_t len,
+                 struct blk_matcher *need, struct kerr **err);
+typedef void (*hotplug_retry_fn)(struct sandbox *sb, struct ttrpc_call *call);
+/* Parks call until the device of need appears, then runs retry(sb, call) again; after
+ * agent.hotplug_timeout the call fails (INTERNAL "Timeout after Ns waiting for uevent ..."). */
+void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_matcher *need,
+                  hotplug_retry_fn retry);
+
+/* ------------------------------------------------------------ OCI devices (device.c) */
+
+int container_devices_ready(struct sandbox *sb, Grpc__Device **devs, size_t n,
+                            struct blk_matcher *need, struct kerr **err);
+/* Rewrites spec (linux.devices, device cgroup rules) for devices found ready. */
+int container_devices_apply(struct sandbox *sb, Grpc__Device **devs, size_t n, Grpc__Spec *spec,
+                            struct kerr **err);
+
+/* ------------------------------------------------------------ swap (swap.c) */
+
+void swap_add(struct sandbox *sb, struct ttrpc_call *call);
+void swap_add_path(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ kata-init (initsync.c) */
 

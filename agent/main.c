@@ -127,6 +127,11 @@ int main(int argc, char **argv)
     struct loop_source *sigsrc = loop_add_fd(a.loop, a.sigfd, EPOLLIN, on_signal, &a);
     a.server = ttrpc_server_new(a.loop);
     sandbox_init(&a.sandbox, a.loop, &config);
+    /* from the start, as upstream: devices hot-plugged before a call asks are recorded */
+    if (uevents_start(a.loop, &a.sandbox.uevents, &err) < 0) {
+        log_warn("uevent", "no uevent listener (devices are only found in sysfs): %s", err->msg);
+        error_freep(&err);
+    }
     a.sandbox.on_destroyed = on_destroyed;
     a.sandbox.on_destroyed_data = &a;
     rpc_register(a.server, &a.sandbox);
@@ -157,6 +162,7 @@ int main(int argc, char **argv)
     init_sync_free(a.init_sync);
     transport_stop(a.transport);
     sandbox_shutdown(&a.sandbox);
+    uevents_stop(a.sandbox.uevents);
     ttrpc_server_free(a.server);
     loop_remove_fd(sigsrc);
     loop_free(a.loop);
