@@ -247,6 +247,11 @@ bool vsock_has_transport(void);
 int vsock_listen(unsigned cid, unsigned port, int backlog, struct kerr **err);
 /* /dev/vportNpM of the virtio-serial port called `name` (malloc'd), or NULL. */
 char *vport_find(const char *name);
+/* Opens a virtio-serial port (or a stand-in tty) non-blocking, raw. */
+int vport_open(const char *path, struct kerr **err);
+/* Whether the host side of a port is connected: a port without its host reports POLLHUP (it
+ * cannot sit in epoll then, it would spin: owners poll it on a timer). */
+bool vport_host_connected(int fd);
 
 /* ------------------------------------------------------------ debug-console.c */
 

@@ -18,7 +18,6 @@
  * reused pid. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,9 +332,7 @@ static void serial_poll(struct loop_timer *t, void *data)
 {
     struct debug_console *dc = data;
     dc->timer = NULL;
-    struct pollfd pfd = {.fd = dc->serial_fd, .events = POLLIN | POLLOUT};
-    bool connected = poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLHUP | POLLERR));
-    if (!connected) {
+    if (!vport_host_connected(dc->serial_fd)) {
         if (dc->serial)
             session_end(dc->serial, "the host left the console port");
         serial_schedule(dc, SERIAL_POLL_NS);
@@ -359,14 +356,9 @@ static void serial_poll(struct loop_timer *t, void *data)
 
 static int serial_open(struct debug_console *dc, const char *path, struct kerr **err)
 {
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = vport_open(path, err);
     if (fd < 0)
-        return make_error(err, errno, "open %s: %s", path, strerror(errno));
-    struct termios tio;
-    if (isatty(fd) && tcgetattr(fd, &tio) == 0) {
-        cfmakeraw(&tio);
-        (void)tcsetattr(fd, TCSANOW, &tio);
-    }
+        return fd;
     dc->serial_fd = fd;
     dc->serial_path = xstrdup(path);
     serial_poll(NULL, dc);

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,8 +121,7 @@ static void serial_poll(struct loop_timer *timer, void *data)
 {
     struct transport *t = data;
     t->serial_timer = NULL;
-    struct pollfd pfd = {.fd = t->serial_fd, .events = POLLIN | POLLOUT};
-    if (poll(&pfd, 1, 0) < 0 || (pfd.revents & POLLHUP) || !(pfd.revents & POLLOUT)) {
+    if (!vport_host_connected(t->serial_fd)) {
         serial_schedule(t);
         return;
     }
@@ -146,15 +143,9 @@ static void serial_poll(struct loop_timer *timer, void *data)
 
 static int serial_open(struct transport *t, const char *path, struct kerr **err)
 {
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = vport_open(path, err);
     if (fd < 0)
-        return make_error(err, errno, "open %s: %s", path, strerror(errno));
-    /* A console-like port (hvc, or a pty in tests) must pass bytes untouched. */
-    struct termios tio;
-    if (isatty(fd) && tcgetattr(fd, &tio) == 0) {
-        cfmakeraw(&tio);
-        (void)tcsetattr(fd, TCSANOW, &tio);
-    }
+        return fd;
     t->serial_fd = fd;
     t->serial_path = xstrdup(path);
     /* The host is usually connected already: greet it now, not a poll interval later. */

@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -60,4 +62,24 @@ char *vport_find(const char *name)
             return xasprintf("/dev/%s", e->d_name);
     }
     return NULL;
+}
+
+int vport_open(const char *path, struct kerr **err)
+{
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return make_error(err, errno, "open %s: %s", path, strerror(errno));
+    /* A console-like port (hvc, or a pty in tests) must pass bytes untouched. */
+    struct termios tio;
+    if (isatty(fd) && tcgetattr(fd, &tio) == 0) {
+        cfmakeraw(&tio);
+        (void)tcsetattr(fd, TCSANOW, &tio);
+    }
+    return fd;
+}
+
+bool vport_host_connected(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLOUT};
+    return poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLHUP | POLLERR)) && (pfd.revents & POLLOUT);
 }

@@ -7,36 +7,15 @@ bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
-T=${KATA_HOST_TEST_TIMEOUT:-120}
+load helpers/kata-host
 
 setup_file() {
-    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export KH=${KATA_HOST_BIN:-$KATA_BUILD/asan/bin/kata-host}
-    export WORK=$(mktemp -d /tmp/kata-debug-console.XXXXXX)
-    export KATA_HOST_RUN_DIR=$WORK/run
-    export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+    kh_setup_file kata-debug-console
     export KATA_HOST_TEMPLATE=0
 }
 
-teardown_file() {
-    for d in "$KATA_HOST_RUN_DIR"/*/; do
-        [ -d "$d" ] && timeout 30 "$KH" stop -t 0 "$(basename "$d")" >/dev/null 2>&1
-    done
-    rm -rf "$WORK"
-}
-
-setup() {
-    [ "$(id -u)" = 0 ] || skip "needs root"
-    [ -x "$KH" ] || skip "kata-host not built"
-    [ -f "$KATA_BUILD/vmlinux.container" ] || skip "guest kernel not built (make kernel)"
-    [ -f "$KATA_BUILD/kata-containers-initrd.img" ] || skip "guest initrd not built (make initrd)"
-    command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-}
-
-kh() {
-    timeout -k 5 "$T" "$KH" "$@"
-}
+teardown_file() { kh_teardown_file; }
+setup() { kh_setup; }
 
 console() { # console NAME SEND EXPECT TIMEOUT
     timeout -k 5 "$T" /usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/console.py" "$KH" "$@"

@@ -58,13 +58,18 @@ start_agent() { # start_agent ADDR [ENV=VAL...]
     assert_output --partial 'no.such.port'
 }
 
-@test "a bad KATA_AGENT_LOG_LEVEL is logged and left out: the agent serves at info" {
+# Starts the agent on a fresh unix socket with ENV=VAL... and checks it serves.
+start_serving() {
     local sock
-    sock=$(mktemp -u /tmp/agent-lvl.XXXXXX)
-    start_agent "unix://$sock" KATA_AGENT_LOG_LEVEL=loud
+    sock=$(mktemp -u /tmp/agent-env.XXXXXX)
+    start_agent "unix://$sock" "$@"
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
     run "$AGENTCTL_BIN" -a "unix://$sock" check
     assert_output SERVING
+}
+
+@test "a bad KATA_AGENT_LOG_LEVEL is logged and left out: the agent serves at info" {
+    start_serving KATA_AGENT_LOG_LEVEL=loud
     run grep -c "KATA_AGENT_LOG_LEVEL: invalid log level 'loud'" "$LOG"
     assert_output 1
     run grep -c '"level":"debug"' "$LOG"
@@ -72,12 +77,7 @@ start_agent() { # start_agent ADDR [ENV=VAL...]
 }
 
 @test "KATA_AGENT_LOG_LEVEL=debug shows debug lines; --version prints the version" {
-    local sock
-    sock=$(mktemp -u /tmp/agent-dbg.XXXXXX)
-    start_agent "unix://$sock" KATA_AGENT_LOG_LEVEL=debug
-    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
-    run "$AGENTCTL_BIN" -a "unix://$sock" check
-    assert_output SERVING
+    start_serving KATA_AGENT_LOG_LEVEL=debug
     run grep -c '"level":"debug"' "$LOG"
     refute_output 0
     run "$AGENT_BIN" --version
