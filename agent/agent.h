@@ -285,6 +285,38 @@ void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);
 
+/* ------------------------------------------------------------ host channels (vport.c) */
+
+/* Whether the guest has a vsock transport (true when it cannot tell). */
+bool vsock_has_transport(void);
+/* A non-blocking vsock listener on (cid, port). */
+int vsock_listen(unsigned cid, unsigned port, int backlog, struct kerr **err);
+/* /dev/vportNpM of the virtio-serial port called `name` (malloc'd), or NULL. */
+char *vport_find(const char *name);
+/* Opens a virtio-serial port (or a stand-in tty) non-blocking, raw. */
+int vport_open(const char *path, struct kerr **err);
+/* Whether the host side of a port is connected: a port without its host reports POLLHUP (it
+ * cannot sit in epoll then, it would spin: owners poll it on a timer). */
+bool vport_host_connected(int fd);
+
+/* ------------------------------------------------------------ debug-console.c */
+
+struct debug_console;
+/* Starts what agent.debug_console asks for (nothing without it; *ret may stay NULL). */
+int debug_console_start(struct loop *loop, const struct agent_config *c, struct debug_console **ret,
+                        struct kerr **err);
+/* Kills the shells and closes everything; NULL is ignored. */
+void debug_console_stop(struct debug_console *dc);
+
+/* ------------------------------------------------------------ log-vport.c */
+
+struct log_vport;
+/* agent.log_vport: from now on log lines go to the host's connection on vsock `port` (none
+ * for port <= 0). An error leaves the lines where they were. */
+int log_vport_start(struct loop *loop, int port, struct log_vport **ret, struct kerr **err);
+/* Back to the log fd; what the host never took is written there. NULL is ignored. */
+void log_vport_stop(struct log_vport *lv);
+
 /* ------------------------------------------------------------ transport.c */
 
 struct transport;

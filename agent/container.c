@@ -267,6 +267,7 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
         .container_id = c->id,
         .cgroup = c->cg,
         .hold = true,
+        .pipe_size = sb->config->container_pipe_size,
     };
     struct spawn_result res;
     r = spawn_process(&cfg, &res, err);
@@ -415,6 +416,7 @@ void container_exec(struct sandbox *sb, struct ttrpc_call *call)
         .exec = true,
         .init_pid = c->init_pid,
         .cgroup = c->cg,
+        .pipe_size = sb->config->container_pipe_size,
     };
     struct spawn_result res;
     if (spawn_process(&cfg, &res, &err) < 0) {
