@@ -20,6 +20,9 @@
 #ifndef AGENT_VERSION
 #define AGENT_VERSION "0.0.0-dev"
 #endif
+/* Upstream's message for an unknown container in StartContainer, ExecProcess, RemoveContainer
+ * and WriteStdin (an INTERNAL error there; other calls answer INVALID_ARGUMENT). */
+#define AGENT_ERR_NO_CONTAINER "Invalid container id"
 /* Where bundles live, as upstream (CONTAINER_BASE). */
 #define AGENT_CONTAINER_BASE "/run/kata-containers"
 
@@ -159,6 +162,8 @@ void container_destroy(struct container *c);
 void container_proc_exited(struct container *c, bool init, int status);
 
 int agent_mkdir_p(const char *path, mode_t mode);
+/* Writes the spec as OCI JSON (config.json of the bundle). */
+int spec_json_save(const Grpc__Spec *spec, const char *path, struct kerr **err);
 
 /* ------------------------------------------------------------ sandbox (sandbox.c) */
 
@@ -198,10 +203,17 @@ void sandbox_reap(struct sandbox *sb);
 /* A container finished removing: lets a pending DestroySandbox go on. */
 void sandbox_check_destroyed(struct sandbox *sb);
 /* The process (cid, eid), eid "" meaning the init; otherwise answers the call with upstream's
- * error (unknown container: INVALID_ARGUMENT; unknown exec: NOT_FOUND) and returns NULL.
- * `waitable` hides processes whose status was already collected. */
+ * error and returns NULL: its lookup error as a status (unknown container INVALID_ARGUMENT,
+ * unknown exec or init NOT_FOUND, named as upstream's SandboxError variants), or, with
+ * `internal` (WriteStdin, where upstream lets the error through as text), INTERNAL with the
+ * error's text. `waitable` hides processes whose status was already collected. */
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
-                               struct ttrpc_call *call);
+                               bool internal, struct ttrpc_call *call);
+
+/* CreateSandbox's kernel_modules, loaded with /sbin/modprobe (modules.c). */
+int modules_load(Grpc__KernelModule **mods, size_t n, struct kerr **err);
+/* CreateSandbox's guest_hook_path: scanned and logged (guest-hooks.c). */
+void guest_hooks_scan(const char *dir);
 
 /* ------------------------------------------------------------ storages (storage.c) */
 
@@ -280,6 +292,17 @@ void guest_get_details(struct ttrpc_call *call, void *sb);
 void guest_reseed_random(struct ttrpc_call *call, void *sb);
 void guest_set_date_time(struct ttrpc_call *call, void *sb);
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ cpumem.c (ttRPC handlers) */
+
+void cpumem_online(struct ttrpc_call *call, void *sb);
+void cpumem_hotplug_by_probe(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ volume.c, diagnostic.c */
+
+void volume_stats(struct ttrpc_call *call, void *sb);
+void volume_resize(struct ttrpc_call *call, void *sb);
+void diagnostic_get(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ rpc.c */
 

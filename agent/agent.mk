@@ -51,3 +51,18 @@ build/asan/tests/test-agent-netaddr: $(call objs_a,tests/unit/test-agent-netaddr
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 agent-test-deps: build/asan/tests/test-agent-netaddr
+
+# The runtime's RPC sequence, replayed with containerd's Go ttrpc client and Go code generated
+# from protocol/proto (protoc-gen-go, Debian protoc-gen-go) into build/go/src/katapb.
+KATAPB_PROTOS := agent.proto oci.proto csi.proto health.proto types.proto
+KATAPB_M := $(foreach f,agent oci csi health,--go_opt=M$(f).proto=katapb/grpc) --go_opt=Mtypes.proto=katapb/types \
+  --go_opt=Mgoogle/protobuf/empty.proto=google.golang.org/protobuf/types/known/emptypb
+build/go/src/katapb/.stamp: $(addprefix protocol/proto/,$(KATAPB_PROTOS))
+	@rm -rf build/go/src/katapb && mkdir -p build/go/src
+	protoc -I protocol/proto --go_out=build/go/src $(KATAPB_M) $(KATAPB_PROTOS)
+	@touch $@
+build/go/bin/seqdriver: tests/go/src/seqdriver/main.go build/go/src/katapb/.stamp
+	@mkdir -p $(@D) build/go/cache
+	cd tests/go/src/seqdriver && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:$(CURDIR)/build/go:/usr/share/gocode \
+	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .
+agent-test-deps: build/go/bin/seqdriver

@@ -4,6 +4,7 @@
  * rewrites (root path, shared namespaces) live in a shallow "view" owned by the container;
  * only OCI devices (device.c) change the message itself: their guest major/minor and the
  * device cgroup rules that go with them. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -47,12 +48,13 @@ static void spec_view_free(struct spec_view *v)
     free(v);
 }
 
+/* Upstream's verify_id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (so at least two characters). */
 static bool valid_id(const char *id)
 {
-    if (!id[0] || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 255)
+    if (!isalnum((unsigned char)id[0]) || !id[1] || strlen(id) > 255)
         return false;
-    for (const char *p = id; *p; p++)
-        if (*p == '/' || (unsigned char)*p < 0x20)
+    for (const char *p = id + 1; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
             return false;
     return true;
 }
@@ -222,6 +224,10 @@ static void container_teardown(struct container *c)
     c->rootfs_mounted = false;
     if (c->rootfs)
         (void)rmdir(c->rootfs);
+    if (c->bundle) {
+        cleanup_free char *config = xasprintf("%s/config.json", c->bundle);
+        (void)unlink(config);
+    }
     if (c->bundle)
         (void)rmdir(c->bundle);
     sandbox_put_storages(c->sb, c->storages, c->n_storages);
@@ -261,6 +267,13 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
 
     struct spec_view *view = spec_view_new(sb, spec, c->rootfs, req->sandbox_pidns);
     c->view = view;
+    /* as upstream: the spec as the container runs it, saved for hooks; failures ignored */
+    cleanup_free char *config = xasprintf("%s/config.json", c->bundle);
+    struct kerr *jerr = NULL;
+    if (spec_json_save(&view->spec, config, &jerr) < 0) {
+        log_warn("container", "container %s: %s", c->id, jerr->msg);
+        error_free(jerr);
+    }
     struct spawn_config cfg = {
         .spec = &view->spec,
         .process = view->spec.process,
@@ -290,7 +303,7 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
     const char *cid = req->container_id;
 
     if (!valid_id(cid)) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id \"%s\"", cid);
+        ttrpc_reply_error(call, RPC_INTERNAL, "invalid container ID %s", cid);
         return;
     }
     if (container_find(sb, cid)) {
@@ -343,7 +356,7 @@ void container_start(struct sandbox *sb, struct ttrpc_call *call)
     cleanup_error struct kerr *err = NULL;
     struct container *c = container_find(sb, req->container_id);
     if (!c) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", req->container_id);
+        ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER);
         return;
     }
     if (c->state != CONTAINER_CREATED || c->release_fd < 0) {
@@ -380,7 +393,7 @@ void container_exec(struct sandbox *sb, struct ttrpc_call *call)
     cleanup_error struct kerr *err = NULL;
     struct container *c = container_find(sb, req->container_id);
     if (!c) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", req->container_id);
+        ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER);
         return;
     }
     if (!req->exec_id[0]) {
@@ -490,7 +503,7 @@ void container_remove(struct sandbox *sb, struct ttrpc_call *call)
     Grpc__RemoveContainerRequest *req = (Grpc__RemoveContainerRequest *)call->request;
     struct container *c = container_find(sb, req->container_id);
     if (!c) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", req->container_id);
+        ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER);
         return;
     }
     container_kill_all(c);

@@ -1,5 +1,6 @@
 /* Guest-wide RPCs that touch no container: GetGuestDetails, ReseedRandomDev,
  * SetGuestDateTime, RemoveStaleVirtiofsShareMounts. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "log.h"
 
 /* linux/random.h clashes with musl's sys/ioctl.h; the number is the kernel's ABI. */
@@ -22,7 +24,28 @@
 /* Where the shared virtio-fs directory is mounted in the guest. */
 #define GUEST_SHARE_DIR AGENT_CONTAINER_BASE "/shared/containers/"
 
+#define SYSFS_MEMORY_BLOCK_SIZE "/sys/devices/system/memory/block_size_bytes"
+#define SYSFS_MEMORY_PROBE "/sys/devices/system/memory/probe"
+
 #define REQ(type, call) ((type *)(call)->request)
+
+/* The whole (trimmed) text as hex digits, as upstream parses block_size_bytes. */
+static int parse_hex(const char *s, uint64_t *ret)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!isxdigit((unsigned char)*s))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (errno || *end)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
 
 void guest_get_details(struct ttrpc_call *call, void *sb)
 {
@@ -36,17 +59,28 @@ void guest_get_details(struct ttrpc_call *call, void *sb)
     details.storage_handlers = storage_handlers;
     resp.agent_details = &details;
     if (req->mem_block_size) {
-        FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "re");
-        unsigned long long v = 0;
-        if (f) {
-            if (fscanf(f, "%llx", &v) != 1)
-                v = 0;
-            fclose(f);
+        cleanup_free char *v = NULL;
+        cleanup_error struct kerr *err = NULL;
+        /* no file (a kernel without memory hot-plug) reads as 0; a bad one is an error */
+        if (read_file(SYSFS_MEMORY_BLOCK_SIZE, &v, &err) < 0 && err->errnum != ENOENT) {
+            ttrpc_reply_error(call, RPC_INTERNAL, "%s", err->msg);
+            return;
         }
-        resp.mem_block_size_bytes = v;
+        if (v && parse_hex(v, &resp.mem_block_size_bytes) < 0) {
+            ttrpc_reply_error(call, RPC_INTERNAL, "Invalid block size");
+            return;
+        }
     }
-    if (req->mem_hotplug_probe)
-        resp.support_mem_hotplug_probe = access("/sys/devices/system/memory/probe", F_OK) == 0;
+    if (req->mem_hotplug_probe) {
+        struct stat st;
+        if (stat(SYSFS_MEMORY_PROBE, &st) == 0) {
+            resp.support_mem_hotplug_probe = true;
+        } else if (errno != ENOENT) {
+            ttrpc_reply_error(call, RPC_INTERNAL, "stat %s: %s", SYSFS_MEMORY_PROBE,
+                              strerror(errno));
+            return;
+        }
+    }
     ttrpc_reply(call, &resp.base);
 }
 

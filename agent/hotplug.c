@@ -140,9 +140,9 @@ static void wait_done(void *data, const char *devname)
         hw->retry(hw->sb, call);
     } else {
         log_warn("hotplug", "%s: no device after %ds: %s", call->method,
-                 hw->sb->config->hotplug_timeout, hw->desc);
+                 (int)(hw->sb->config->hotplug_timeout_ns / 1000000000LL), hw->desc);
         ttrpc_reply_error(call, RPC_INTERNAL, "Timeout after %ds waiting for uevent %s",
-                          hw->sb->config->hotplug_timeout, hw->desc);
+                          (int)(hw->sb->config->hotplug_timeout_ns / 1000000000LL), hw->desc);
     }
     free(hw);
 }
@@ -158,6 +158,6 @@ void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_
     log_debug("hotplug", "%s waits for %s", call->method, hw->desc);
     call->on_cancel = wait_cancelled;
     call->cancel_data = hw;
-    hw->watch = uevents_watch(sb->uevents, sb->loop, need,
-                              (int64_t)sb->config->hotplug_timeout * 1000000000LL, wait_done, hw);
+    hw->watch =
+        uevents_watch(sb->uevents, sb->loop, need, sb->config->hotplug_timeout_ns, wait_done, hw);
 }

@@ -59,7 +59,9 @@ void oom_cancel_waiters(struct sandbox *sb)
 {
     struct ttrpc_call *call;
     while ((call = park_pop(&sb->oom_waiters, NULL)))
-        ttrpc_reply_error(call, RPC_UNAVAILABLE, "sandbox destroyed: no more OOM events");
+        /* upstream drops the event channel: the receive fails with INTERNAL and an empty
+         * message, quoted as its error text is (the runtime stops its loop on any error) */
+        ttrpc_reply_error(call, RPC_INTERNAL, "\"\"");
     for (size_t i = 0; i < sb->n_oom_queue; i++)
         free(sb->oom_queue[i]);
     free(sb->oom_queue);

@@ -70,7 +70,7 @@ static void exec_process(struct ttrpc_call *call, void *sb)
 static void wait_process(struct ttrpc_call *call, void *sb)
 {
     Grpc__WaitProcessRequest *req = REQ(Grpc__WaitProcessRequest, call);
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, true, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, true, false, call);
     if (p)
         proc_wait(p, call);
 }
@@ -106,15 +106,14 @@ static void signal_process(struct ttrpc_call *call, void *sb)
         /* the runtime's "kill all": every process of the container, via its cgroup */
         struct container *c = container_find(sb, req->container_id);
         if (!c) {
-            ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s",
-                              req->container_id);
+            ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER " %s", req->container_id);
             return;
         }
         container_kill_all(c);
         ttrpc_reply(call, NULL);
         return;
     }
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, false, call);
     if (!p)
         return;
     /* An init without a SIGTERM handler would ignore SIGTERM (pid 1 of its namespace). */
@@ -131,7 +130,7 @@ static void signal_process(struct ttrpc_call *call, void *sb)
 static void read_stream(struct ttrpc_call *call, struct sandbox *sb, bool err_stream)
 {
     Grpc__ReadStreamRequest *req = REQ(Grpc__ReadStreamRequest, call);
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, false, call);
     if (!p)
         return;
     io_out_read(err_stream ? &p->err : &p->out, call, req->len);
@@ -151,7 +150,7 @@ static void read_stderr(struct ttrpc_call *call, void *sb)
 static void write_stdin(struct ttrpc_call *call, void *sb)
 {
     Grpc__WriteStreamRequest *req = REQ(Grpc__WriteStreamRequest, call);
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, true, call);
     if (p)
         io_in_write(&p->in, call, req->data.data, req->data.len);
 }
@@ -159,7 +158,7 @@ static void write_stdin(struct ttrpc_call *call, void *sb)
 static void close_stdin(struct ttrpc_call *call, void *sb)
 {
     Grpc__CloseStdinRequest *req = REQ(Grpc__CloseStdinRequest, call);
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, false, call);
     if (!p)
         return;
     io_in_close_call(&p->in, call);
@@ -168,7 +167,7 @@ static void close_stdin(struct ttrpc_call *call, void *sb)
 static void tty_win_resize(struct ttrpc_call *call, void *sb)
 {
     Grpc__TtyWinResizeRequest *req = REQ(Grpc__TtyWinResizeRequest, call);
-    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, call);
+    struct proc *p = sandbox_find_proc(sb, req->container_id, req->exec_id, false, false, call);
     if (!p)
         return;
     if (p->pty < 0 || p->out.fd < 0) {
@@ -183,11 +182,13 @@ static void tty_win_resize(struct ttrpc_call *call, void *sb)
     ttrpc_reply(call, NULL);
 }
 
+/* UpdateContainer, StatsContainer, Pause/ResumeContainer: upstream's message is a quoted
+ * string (its error text is the Debug form of a &str). */
 static struct container *find_or_reply(struct sandbox *sb, const char *cid, struct ttrpc_call *call)
 {
     struct container *c = container_find(sb, cid);
     if (!c)
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", cid);
+        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "\"invalid container id\"");
     return c;
 }
 
@@ -258,6 +259,13 @@ static void stats_container(struct ttrpc_call *call, void *sb)
     cgroup_stats_free(stats);
 }
 
+/* Upstream's default build has no agent-policy feature: its generated service answers the
+ * method ttrpc-rust's way for a method the server does not implement. */
+static void set_policy(struct ttrpc_call *call, void *sb)
+{
+    ttrpc_reply_error(call, RPC_NOT_FOUND, "/grpc.AgentService/SetPolicy is not supported");
+}
+
 static const struct {
     const char *name;
     ttrpc_method_fn fn;
@@ -283,6 +291,12 @@ static const struct {
     {"SetGuestDateTime", guest_set_date_time},
     {"RemoveStaleVirtiofsShareMounts", guest_remove_stale_virtiofs_mounts},
     {"GetOOMEvent", get_oom_event},
+    {"OnlineCPUMem", cpumem_online},
+    {"GetVolumeStats", volume_stats},
+    {"ResizeVolume", volume_resize},
+    {"GetDiagnosticData", diagnostic_get},
+    {"SetPolicy", set_policy},
+    {"MemHotplugByProbe", cpumem_hotplug_by_probe},
     {"StatsContainer", stats_container},
     {"UpdateInterface", network_update_interface},
     {"UpdateRoutes", network_update_routes},

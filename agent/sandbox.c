@@ -121,6 +121,10 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_INTERNAL, "create %s: %s", AGENT_CONTAINER_BASE, strerror(-r));
         return;
     }
+    if (modules_load(req->kernel_modules, req->n_kernel_modules, &err) < 0) {
+        ttrpc_reply_error(call, RPC_INTERNAL, "%s", err->msg);
+        return;
+    }
     if (req->n_dns && write_resolv_conf(req->dns, req->n_dns, &err) < 0) {
         ttrpc_reply_kerr(call, err);
         return;
@@ -152,6 +156,8 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_kerr(call, err);
         return;
     }
+    if (req->guest_hook_path[0])
+        guest_hooks_scan(req->guest_hook_path);
     /* the sandbox's own references are dropped at DestroySandbox: keep them as refs only */
     for (size_t i = 0; i < n_mps; i++)
         free(mps[i]);
@@ -232,8 +238,13 @@ void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call)
         }
         c = next;
     }
-    if (sb->destroying && sb->containers)
-        loop_add_timer(sb->loop, DESTROY_TIMEOUT_NS, destroy_timeout, sb);
+    if (!sb->destroying)
+        return;
+    if (!sb->containers) {
+        destroy_finish(sb); /* nothing left to wait for (the runtime removed them all) */
+        return;
+    }
+    loop_add_timer(sb->loop, DESTROY_TIMEOUT_NS, destroy_timeout, sb);
 }
 
 void sandbox_shutdown(struct sandbox *sb)
@@ -284,11 +295,14 @@ void sandbox_reap(struct sandbox *sb)
 }
 
 struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *eid, bool waitable,
-                               struct ttrpc_call *call)
+                               bool internal, struct ttrpc_call *call)
 {
     struct container *c = container_find(sb, cid);
     if (!c) {
-        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "Invalid container id %s", cid);
+        if (internal)
+            ttrpc_reply_error(call, RPC_INTERNAL, AGENT_ERR_NO_CONTAINER);
+        else
+            ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "InvalidContainerId");
         return NULL;
     }
     for (struct proc *p = c->procs; p; p = p->next) {
@@ -297,11 +311,11 @@ struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *
         if (eid[0] ? strcmp(p->exec_id, eid) == 0 : p->init)
             return p;
     }
-    if (!eid[0])
-        ttrpc_reply_error(call, RPC_NOT_FOUND,
-                          "Process not found: init process missing (container %s)", cid);
+    if (internal)
+        ttrpc_reply_error(call, RPC_INTERNAL, "Process not found: %s",
+                          eid[0] ? "invalid exec id" : "init process missing");
     else
-        ttrpc_reply_error(call, RPC_NOT_FOUND,
-                          "Process not found: invalid exec id %s (container %s)", eid, cid);
+        ttrpc_reply_error(call, RPC_NOT_FOUND, "%s",
+                          eid[0] ? "InvalidExecId" : "InitProcessNotFound");
     return NULL;
 }

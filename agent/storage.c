@@ -324,6 +324,12 @@ static int mount_storage(struct sandbox *sb, const Grpc__Storage *s, const char 
     if (r < 0)
         return make_status(err, RPC_INTERNAL, -r, "create mount point %s: %s", mp, strerror(-r));
     *ret_mounted = false;
+    /* as upstream: the shared directory already mounted (a restarted agent, or a host test
+     * that binds the share there) is used as it is, and not ours to unmount */
+    if (strcmp(s->source, "kataShared") == 0 && is_mountpoint(mp)) {
+        log_info("storage", "%s is already mounted: kataShared not mounted again", mp);
+        return 0;
+    }
     if (strcmp(s->driver, "local") == 0)
         return mount_local(s, err);
     if (strcmp(s->driver, "ephemeral") == 0)

@@ -40,6 +40,11 @@ int cgroup_create(const char *root, const char *path, const Grpc__LinuxResources
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct kerr **err);
 /* UpdateContainer: applies the set fields of res. */
 int cgroup_update(struct cgroup *cg, const Grpc__LinuxResources *res, struct kerr **err);
+/* OnlineCPUMem: writes guest_cpus (the online set) to cpuset.cpus of every level from the top
+ * of the cgroup's path down to the cgroup itself, then container_cpus (if set) to the cgroup.
+ * An empty guest_cpus changes nothing. */
+int cgroup_update_cpuset_path(struct cgroup *cg, const char *guest_cpus, const char *container_cpus,
+                              struct kerr **err);
 /* Freezes (true) or thaws (false) every process of the cgroup; waits until the state holds. */
 int cgroup_freeze(struct cgroup *cg, bool frozen, struct kerr **err);
 /* Pids of every process in the cgroup (and its children). *ret_pids is xmalloc'd. */

@@ -24,7 +24,7 @@ request_hex() {
 }
 
 @test "every unimplemented method of AgentService answers UNIMPLEMENTED naming it" {
-    for m in GetMetrics GetIPTables SetIPTables CopyFile SetPolicy; do
+    for m in GetMetrics GetIPTables SetIPTables CopyFile; do
         run actl call grpc.AgentService "$m" ""
         assert_equal "$status" 2
         assert_output --partial UNIMPLEMENTED
@@ -84,27 +84,43 @@ request_hex() {
     assert_output --partial 'stream=1 type=2 code=OK'
 }
 
-@test "unknown container ids are INVALID_ARGUMENT, unknown exec ids NOT_FOUND" {
-    for c in start-container wait remove read-stdout read-stderr close-stdin pause; do
+# Upstream answers an unknown container differently per call (AG/rpc.rs): its process lookup
+# (SandboxError) gives INVALID_ARGUMENT/NOT_FOUND named by the variant; Start/Exec/Remove and
+# WriteStdin let the error through as INTERNAL text; Update/Stats/Pause/Resume give a quoted
+# INVALID_ARGUMENT.
+@test "unknown container and exec ids are answered with upstream's code and message, call by call" {
+    for c in wait read-stdout read-stderr close-stdin; do
         run actl "$c" --id nosuch
         assert_equal "$status" 2
-        assert_output --partial INVALID_ARGUMENT
+        assert_output 'INVALID_ARGUMENT: InvalidContainerId'
     done
     run actl signal --id nosuch --exec-id x --signal 1
-    assert_output --partial INVALID_ARGUMENT
+    assert_output 'INVALID_ARGUMENT: InvalidContainerId'
+    run actl signal --id nosuch --exec-id '' --signal 9
+    assert_output 'INTERNAL: Invalid container id nosuch'
+    for c in start-container remove; do
+        run actl "$c" --id nosuch
+        assert_output 'INTERNAL: Invalid container id'
+    done
     run actl exec --id nosuch --exec-id e -- /bin/true
-    assert_output --partial INVALID_ARGUMENT
+    assert_output 'INTERNAL: Invalid container id'
+    run actl write-stdin --id nosuch --data x
+    assert_output 'INTERNAL: Invalid container id'
+    for c in pause resume stats; do
+        run actl "$c" --id nosuch
+        assert_output 'INVALID_ARGUMENT: "invalid container id"'
+    done
 
     actl create-container --id known --rootfs "$ROOTFS" -- /bin/payload pause
     for c in wait read-stdout read-stderr close-stdin; do
         run actl "$c" --id known --exec-id nosuch
         assert_equal "$status" 2
-        assert_output --partial NOT_FOUND
+        assert_output 'NOT_FOUND: InvalidExecId'
     done
     run actl write-stdin --id known --exec-id nosuch --data x
-    assert_output --partial NOT_FOUND
+    assert_output 'INTERNAL: Process not found: invalid exec id'
     run actl signal --id known --exec-id nosuch --signal 1
-    assert_output --partial NOT_FOUND
+    assert_output 'NOT_FOUND: InvalidExecId'
     actl remove --id known
 }
 
@@ -120,10 +136,15 @@ request_hex() {
     assert_output --partial does-not-exist
     run actl create-container --id bad4 --rootfs "$ROOTFS" --cwd rel -- /bin/true
     assert_output --partial INVALID_ARGUMENT
+    # upstream's verify_id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$, INTERNAL
     run actl create-container --id ../x --rootfs "$ROOTFS" -- /bin/true
-    assert_output --partial 'invalid container id'
+    assert_output 'INTERNAL: invalid container ID ../x'
     run actl create-container --id "" --rootfs "$ROOTFS" -- /bin/true
-    assert_output --partial 'invalid container id'
+    assert_output 'INTERNAL: invalid container ID '
+    run actl create-container --id x --rootfs "$ROOTFS" -- /bin/true
+    assert_output 'INTERNAL: invalid container ID x'
+    run actl create-container --id -ab --rootfs "$ROOTFS" -- /bin/true
+    assert_output --partial 'invalid container ID'
     run actl create-container --id bad5 --rootfs "$ROOTFS" --ns pid,mount,bogus -- /bin/true
     assert_equal "$status" 2
     run actl wait --id bad1

@@ -904,13 +904,14 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "guest-details") == 0) {
         Grpc__GuestDetailsRequest req = GRPC__GUEST_DETAILS_REQUEST__INIT;
         req.mem_block_size = true;
+        req.mem_hotplug_probe = true;
         Grpc__GuestDetailsResponse *r = (Grpc__GuestDetailsResponse *)call(
             AGENT_SVC, "GetGuestDetails", &req.base, &grpc__guest_details_response__descriptor,
             timeout_ns);
-        printf("version=%s init_daemon=%d mem_block_size=%llu\n",
+        printf("version=%s init_daemon=%d mem_block_size=%llu support_mem_hotplug_probe=%d\n",
                r->agent_details ? r->agent_details->version : "",
                r->agent_details ? r->agent_details->init_daemon : 0,
-               (unsigned long long)r->mem_block_size_bytes);
+               (unsigned long long)r->mem_block_size_bytes, r->support_mem_hotplug_probe);
         protobuf_c_message_free_unpacked(&r->base, NULL);
     } else if (strcmp(cmd, "oom-event") == 0) {
         Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;

@@ -181,8 +181,8 @@ func main() {
 	_, err = agent(c, "RemoveContainer", str(1, cid))
 	tap(err == nil, "RemoveContainer", err)
 
-	_, err = agent(c, "StartContainer", str(1, "no-such-container"))
-	tap(status.Code(err) == codes.InvalidArgument, "unknown container id is InvalidArgument", err)
+	_, err = agent(c, "WaitProcess", str(1, "no-such-container"))
+	tap(status.Code(err) == codes.InvalidArgument, "WaitProcess: unknown container id is InvalidArgument", err)
 	_, err = agent(c, "GetMetrics", nil)
 	tap(status.Code(err) == codes.Unimplemented, "unimplemented method is Unimplemented", err)
 }
