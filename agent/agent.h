@@ -14,6 +14,7 @@
 #include "linux/spawn.h"
 #include "loop.h"
 #include "ttrpc.h"
+#include "uevent.h"
 
 #define AGENT_API_VERSION "0.0.1"
 #ifndef AGENT_VERSION
@@ -178,6 +179,7 @@ struct sandbox {
     struct agent_config *config;
     struct container *containers;
     struct storage_ref *storages;
+    struct uevents *uevents; /* NULL when the listener could not start */
     char *id;
     char *hostname;
     bool created;
@@ -196,12 +198,6 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call);
 void sandbox_destroy(struct sandbox *sb, struct ttrpc_call *call);
 /* SIGTERM: kill and remove everything, synchronously (bounded). */
 void sandbox_shutdown(struct sandbox *sb);
-/* Mounts storages (ref-counted by mount point); appends their mount points to *mps. */
-int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, char ***mps,
-                         size_t *n_mps, struct kerr **err);
-void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
-/* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
-void sandbox_drop_storages(struct sandbox *sb);
 /* Reaps every exited child and dispatches exits to their processes. */
 void sandbox_reap(struct sandbox *sb);
 /* A container finished removing: lets a pending DestroySandbox go on. */
@@ -218,6 +214,54 @@ struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *
 int modules_load(Grpc__KernelModule **mods, size_t n, struct kerr **err);
 /* CreateSandbox's guest_hook_path: scanned and logged (guest-hooks.c). */
 void guest_hooks_scan(const char *dir);
+
+/* ------------------------------------------------------------ storages (storage.c) */
+
+/* Every driver known and every device the storages need present: 0; -EAGAIN with *need when a
+ * device is still to come (the caller parks, hotplug_park); or an error. Mount points already
+ * mounted are not looked at again. */
+int sandbox_storages_ready(struct sandbox *sb, Grpc__Storage **st, size_t n,
+                           struct blk_matcher *need, struct kerr **err);
+/* Mounts storages (ref-counted by mount point); appends their mount points to *mps. cid: the
+ * container's id (overlay-rw needs it), NULL for the sandbox's. */
+int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, const char *cid,
+                         char ***mps, size_t *n_mps, struct kerr **err);
+void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
+/* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
+void sandbox_drop_storages(struct sandbox *sb);
+void storage_update_ephemeral_mounts(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ hot-plugged devices (hotplug.c) */
+
+/* The node (/dev/...) of a block device: 0; -EAGAIN with *need when it is not there yet;
+ * or an error (bad address, unreadable sysfs). */
+int hotplug_blk_pci(struct sandbox *sb, const char *pcipath, char *dev, size_t len,
+                    struct blk_matcher *need, struct kerr **err);
+int hotplug_blk_mmio(struct sandbox *sb, const char *path, char *dev, size_t len,
+                     struct blk_matcher *need, struct kerr **err);
+/* addr "<id>:<lun>"; asks the SCSI hosts to scan for it first (scsi_mod.scan=none). */
+int hotplug_scsi(struct sandbox *sb, const char *addr, char *dev, size_t len,
+                 struct blk_matcher *need, struct kerr **err);
+int hotplug_pmem(struct sandbox *sb, const char *path, char *dev, size_t len,
+                 struct blk_matcher *need, struct kerr **err);
+typedef void (*hotplug_retry_fn)(struct sandbox *sb, struct ttrpc_call *call);
+/* Parks call until the device of need appears, then runs retry(sb, call) again; after
+ * agent.hotplug_timeout the call fails (INTERNAL "Timeout after Ns waiting for uevent ..."). */
+void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_matcher *need,
+                  hotplug_retry_fn retry);
+
+/* ------------------------------------------------------------ OCI devices (device.c) */
+
+int container_devices_ready(struct sandbox *sb, Grpc__Device **devs, size_t n,
+                            struct blk_matcher *need, struct kerr **err);
+/* Rewrites spec (linux.devices, device cgroup rules) for devices found ready. */
+int container_devices_apply(struct sandbox *sb, Grpc__Device **devs, size_t n, Grpc__Spec *spec,
+                            struct kerr **err);
+
+/* ------------------------------------------------------------ swap (swap.c) */
+
+void swap_add(struct sandbox *sb, struct ttrpc_call *call);
+void swap_add_path(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ kata-init (initsync.c) */
 
@@ -263,6 +307,38 @@ void diagnostic_get(struct ttrpc_call *call, void *sb);
 /* ------------------------------------------------------------ rpc.c */
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb);
+
+/* ------------------------------------------------------------ host channels (vport.c) */
+
+/* Whether the guest has a vsock transport (true when it cannot tell). */
+bool vsock_has_transport(void);
+/* A non-blocking vsock listener on (cid, port). */
+int vsock_listen(unsigned cid, unsigned port, int backlog, struct kerr **err);
+/* /dev/vportNpM of the virtio-serial port called `name` (malloc'd), or NULL. */
+char *vport_find(const char *name);
+/* Opens a virtio-serial port (or a stand-in tty) non-blocking, raw. */
+int vport_open(const char *path, struct kerr **err);
+/* Whether the host side of a port is connected: a port without its host reports POLLHUP (it
+ * cannot sit in epoll then, it would spin: owners poll it on a timer). */
+bool vport_host_connected(int fd);
+
+/* ------------------------------------------------------------ debug-console.c */
+
+struct debug_console;
+/* Starts what agent.debug_console asks for (nothing without it; *ret may stay NULL). */
+int debug_console_start(struct loop *loop, const struct agent_config *c, struct debug_console **ret,
+                        struct kerr **err);
+/* Kills the shells and closes everything; NULL is ignored. */
+void debug_console_stop(struct debug_console *dc);
+
+/* ------------------------------------------------------------ log-vport.c */
+
+struct log_vport;
+/* agent.log_vport: from now on log lines go to the host's connection on vsock `port` (none
+ * for port <= 0). An error leaves the lines where they were. */
+int log_vport_start(struct loop *loop, int port, struct log_vport **ret, struct kerr **err);
+/* Back to the log fd; what the host never took is written there. NULL is ignored. */
+void log_vport_stop(struct log_vport *lv);
 
 /* ------------------------------------------------------------ transport.c */
 

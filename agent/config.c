@@ -2,143 +2,421 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "channel.h"
+#include "cleanup.h"
 #include "log.h"
 #include "ttrpc.h"
 #include "xalloc.h"
+
+#define NS_PER_SEC 1000000000LL
 
 void config_init(struct agent_config *c)
 {
     *c = (struct agent_config){
         .server_addr = xstrdup(KATA_AGENT_DEFAULT_ADDR),
         .log_level = LOG_INFO,
-        .hotplug_timeout = 3,
+        .hotplug_timeout_ns = 3 * NS_PER_SEC,
+        .cdh_api_timeout_ns = 50 * NS_PER_SEC,
+        .image_pull_timeout_ns = 1200 * NS_PER_SEC,
+        .cdi_timeout_ns = 100 * NS_PER_SEC,
+        .launch_process_timeout_ns = 6 * NS_PER_SEC,
+        .guest_components_rest_api = GC_REST_API_RESOURCE,
+        .guest_components_procs = GC_PROCS_API_SERVER_REST,
+        .secure_storage_integrity = true,
     };
 }
 
 void config_free(struct agent_config *c)
 {
     free(c->server_addr);
-    free(c->ignored);
-    c->server_addr = c->ignored = NULL;
+    free(c->https_proxy);
+    free(c->no_proxy);
+    free(c->config_file);
+    free(c->unknown);
+    c->server_addr = c->https_proxy = c->no_proxy = c->config_file = c->unknown = NULL;
 }
 
-static int parse_int(const char *key, const char *val, int *ret, struct kerr **err)
+/* ------------------------------------------------------------ value rules */
+
+/* Decimal as Rust's integer parsing takes it: an optional sign ('-' only when signed), digits,
+ * nothing else. */
+static bool parse_decimal(const char *s, bool is_signed, long long min, unsigned long long max,
+                          long long *ret_signed, unsigned long long *ret_unsigned)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < INT_MIN || v > INT_MAX)
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid value %s for %s", val, key);
+    bool neg = false;
+    if (*s == '+' || (*s == '-' && is_signed)) {
+        neg = *s == '-';
+        s++;
+    }
+    if (!*s)
+        return false;
+    unsigned long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1 || -(long double)v < (long double)min)
+            return false;
+        *ret_signed = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+        return true;
+    }
+    if (v > max)
+        return false;
+    if (ret_unsigned)
+        *ret_unsigned = v;
+    if (ret_signed)
+        *ret_signed = (long long)v;
+    return true;
+}
+
+static bool parse_i32(const char *s, int *ret)
+{
+    long long v;
+    if (!parse_decimal(s, true, INT_MIN, INT_MAX, &v, NULL))
+        return false;
     *ret = (int)v;
-    return 0;
+    return true;
 }
 
-static int parse_bool(const char *key, const char *val, bool *ret, struct kerr **err)
+static bool parse_u64(const char *s, unsigned long long *ret)
 {
-    if (!val || strcmp(val, "true") == 0) {
-        *ret = true;
-        return 0;
-    }
-    if (strcmp(val, "false") == 0) {
-        *ret = false;
-        return 0;
-    }
-    int v;
-    if (parse_int(key, val, &v, err) < 0)
-        return -EINVAL;
-    *ret = v != 0;
-    return 0;
+    return parse_decimal(s, false, 0, UINT64_MAX, NULL, ret);
 }
 
-static void note_ignored(struct agent_config *c, const char *key)
+/* Upstream's level names (logrus' plus trace), matched case-sensitively; -1 if unknown. */
+static int level_of(const char *v)
 {
-    char *s = c->ignored ? xasprintf("%s,%s", c->ignored, key) : xstrdup(key);
-    free(c->ignored);
-    c->ignored = s;
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyz") != strlen(v))
+        return -1;
+    return log_parse_level(v);
 }
 
-static int apply_param(struct agent_config *c, const char *key, const char *val, struct kerr **err)
+/* Upstream's get_bool_value: exactly one '=', then true/false, else an unsigned integer
+ * (nonzero = true); anything malformed is false, never an error. */
+static bool bool_value(const char *value)
 {
-    if (strcmp(key, "log") == 0) {
-        int lvl = val ? log_parse_level(val) : -1;
-        if (lvl < 0)
-            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid log level %s",
-                               val ? val : "(none)");
-        c->log_level = lvl;
-    } else if (strcmp(key, "server_addr") == 0) {
-        if (!val || !*val)
-            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "empty agent.server_addr");
-        free(c->server_addr);
-        c->server_addr = xstrdup(val);
-    } else if (strcmp(key, "hotplug_timeout") == 0 || strcmp(key, "container_pipe_size") == 0) {
-        int v;
-        if (!val || parse_int(key, val, &v, err) < 0)
-            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid value for agent.%s",
-                               key);
-        /* upstream silently keeps the default for 0 and negative values */
-        if (v > 0) {
-            if (key[0] == 'h')
-                c->hotplug_timeout = v;
-            else
-                c->container_pipe_size = v;
+    if (strchr(value, '='))
+        return false;
+    if (strcmp(value, "true") == 0)
+        return true;
+    if (strcmp(value, "false") == 0)
+        return false;
+    unsigned long long v;
+    return parse_u64(value, &v) && v != 0;
+}
+
+/* What Rust's url parser insists on: a scheme, and a host for the schemes that have one. */
+static bool url_valid(const char *v)
+{
+    const char *p = v;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return false;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (*p != ':')
+        return false;
+    size_t scheme_len = (size_t)(p - v);
+    static const char *const special[] = {"http", "https", "ws", "wss", "ftp"};
+    for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+        if (scheme_len == strlen(special[i]) && strncasecmp(v, special[i], scheme_len) == 0) {
+            const char *host = p + 1;
+            while (*host == '/')
+                host++;
+            const char *at = strpbrk(host, "@/?#");
+            if (at && *at == '@')
+                host = at + 1;
+            return *host && *host != '/' && *host != ':' && *host != '?' && *host != '#';
         }
-    } else if (strcmp(key, "debug_console") == 0) {
-        if (parse_bool(key, val, &c->debug_console, err) < 0)
-            return -EINVAL;
-        if (c->debug_console)
-            note_ignored(c, "debug_console");
-    } else if (strcmp(key, "devmode") == 0) {
-        return parse_bool(key, val, &c->devmode, err);
-    } else if (strcmp(key, "trace") == 0 || strcmp(key, "log_vport") == 0 ||
-               strcmp(key, "debug_console_vport") == 0 ||
-               strcmp(key, "passfd_listener_port") == 0 || strcmp(key, "config_file") == 0) {
-        note_ignored(c, key);
     }
-    return 0;
+    return true;
+}
+
+/* ------------------------------------------------------------ the parameters */
+
+enum kind {
+    K_FLAG,      /* bare token sets a bool */
+    K_BOOL,      /* key=bool (get_bool_value) */
+    K_LOG,       /* key=level */
+    K_STRING,    /* key=value, value non-empty, may contain '=' */
+    K_URL,       /* K_STRING that must be a URL */
+    K_TIMEOUT,   /* key=seconds (u64), 0 keeps the previous value */
+    K_PORT,      /* key=i32, <= 0 keeps the previous value */
+    K_PIPE_SIZE, /* key=i32 >= 0 */
+    K_NO_V1,     /* key=string, only "all" counts */
+    K_REST_API,  /* key=all|attestation|resource */
+    K_PROCS,     /* key=none|attestation-agent|confidential-data-hub|api-server-rest */
+    K_CONFIG_FILE,
+    /* Sub-options of agent.mem_agent_enable: checked by type, only once it is enabled. */
+    K_MEM_BOOL,
+    K_MEM_U8,
+    K_MEM_U64,
+    K_MEM_I64,
+};
+
+struct param {
+    const char *key;
+    enum kind kind;
+    size_t off;
+};
+
+#define F(field) offsetof(struct agent_config, field)
+static const struct param params[] = {
+    {"agent.config_file", K_CONFIG_FILE, F(config_file)},
+    {"agent.debug_console", K_FLAG, F(debug_console)},
+    {"agent.devmode", K_FLAG, F(devmode)},
+    {"agent.trace", K_FLAG, F(tracing)},
+    {"agent.trace", K_BOOL, F(tracing)},
+    {"agent.log", K_LOG, F(log_level)},
+    {"agent.server_addr", K_STRING, F(server_addr)},
+    {"agent.hotplug_timeout", K_TIMEOUT, F(hotplug_timeout_ns)},
+    {"agent.cdh_api_timeout", K_TIMEOUT, F(cdh_api_timeout_ns)},
+    {"agent.image_pull_timeout", K_TIMEOUT, F(image_pull_timeout_ns)},
+    {"agent.cdi_timeout", K_TIMEOUT, F(cdi_timeout_ns)},
+    {"agent.launch_process_timeout", K_TIMEOUT, F(launch_process_timeout_ns)},
+    {"agent.visible_cdi_devices", K_BOOL, F(visible_cdi_devices)},
+    {"agent.debug_console_vport", K_PORT, F(debug_console_vport)},
+    {"agent.log_vport", K_PORT, F(log_vport)},
+    {"agent.passfd_listener_port", K_PORT, F(passfd_listener_port)},
+    {"agent.container_pipe_size", K_PIPE_SIZE, F(container_pipe_size)},
+    {"cgroup_no_v1", K_NO_V1, F(cgroup_no_v1_all)},
+    {"systemd.unified_cgroup_hierarchy", K_BOOL, F(unified_cgroup_hierarchy)},
+    {"agent.https_proxy", K_URL, F(https_proxy)},
+    {"agent.no_proxy", K_STRING, F(no_proxy)},
+    {"agent.guest_components_rest_api", K_REST_API, F(guest_components_rest_api)},
+    {"agent.guest_components_procs", K_PROCS, F(guest_components_procs)},
+    {"agent.secure_storage_integrity", K_BOOL, F(secure_storage_integrity)},
+    {"agent.mem_agent_enable", K_BOOL, F(mem_agent_enable)},
+    {"agent.mem_agent_memcg_disable", K_MEM_BOOL, 0},
+    {"agent.mem_agent_memcg_swap", K_MEM_BOOL, 0},
+    {"agent.mem_agent_memcg_swappiness_max", K_MEM_U8, 0},
+    {"agent.mem_agent_memcg_period_secs", K_MEM_U64, 0},
+    {"agent.mem_agent_memcg_period_psi_percent_limit", K_MEM_U8, 0},
+    {"agent.mem_agent_memcg_eviction_psi_percent_limit", K_MEM_U8, 0},
+    {"agent.mem_agent_memcg_eviction_run_aging_count_min", K_MEM_U64, 0},
+    {"agent.mem_agent_compact_disable", K_MEM_BOOL, 0},
+    {"agent.mem_agent_compact_period_secs", K_MEM_U64, 0},
+    {"agent.mem_agent_compact_period_psi_percent_limit", K_MEM_U8, 0},
+    {"agent.mem_agent_compact_psi_percent_limit", K_MEM_U8, 0},
+    {"agent.mem_agent_compact_sec_max", K_MEM_I64, 0},
+    {"agent.mem_agent_compact_order", K_MEM_U8, 0},
+    {"agent.mem_agent_compact_threshold", K_MEM_U64, 0},
+    {"agent.mem_agent_compact_force_times", K_MEM_U64, 0},
+};
+#undef F
+
+static const char *const rest_api_names[] = {
+    [GC_REST_API_ALL] = "all",
+    [GC_REST_API_ATTESTATION] = "attestation",
+    [GC_REST_API_RESOURCE] = "resource",
+};
+static const char *const procs_names[] = {
+    [GC_PROCS_NONE] = "none",
+    [GC_PROCS_ATTESTATION_AGENT] = "attestation-agent",
+    [GC_PROCS_CONFIDENTIAL_DATA_HUB] = "confidential-data-hub",
+    [GC_PROCS_API_SERVER_REST] = "api-server-rest",
+};
+
+static int name_index(const char *const *names, size_t n, const char *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], v) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Problems found so far, "; " separated. */
+struct problems {
+    char *text;
+};
+
+static void __attribute__((format(printf, 2, 3))) problem(struct problems *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cleanup_free char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    char *s = p->text ? xasprintf("%s; %s", p->text, msg) : xstrdup(msg);
+    free(p->text);
+    p->text = s;
+}
+
+static int problems_done(struct problems *p, struct kerr **err)
+{
+    if (!p->text)
+        return 0;
+    cleanup_free char *text = p->text;
+    p->text = NULL;
+    return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "%s", text);
+}
+
+static void set_string(char **field, const char *v)
+{
+    free(*field);
+    *field = xstrdup(v);
+}
+
+/* Applies token (which matched pr) to c; a value that breaks the rules is a problem and
+ * leaves the field alone. */
+static void apply(struct agent_config *c, const struct param *pr, const char *token,
+                  struct problems *p)
+{
+    void *field = (char *)c + pr->off;
+    if (pr->kind == K_FLAG) {
+        *(bool *)field = true;
+        return;
+    }
+    const char *v = token + strlen(pr->key) + 1;
+    /* Most rules split on '=' and want exactly two fields. */
+    bool one_eq = strchr(v, '=') == NULL;
+
+    switch (pr->kind) {
+    case K_FLAG:
+        break;
+    case K_BOOL:
+        *(bool *)field = bool_value(v);
+        break;
+    case K_LOG: {
+        int lvl = one_eq ? level_of(v) : -1;
+        if (lvl < 0)
+            problem(p, "%s: invalid log level '%s'", pr->key, v);
+        else
+            *(int *)field = lvl;
+        break;
+    }
+    case K_STRING:
+    case K_URL:
+    case K_CONFIG_FILE:
+        if (!*v)
+            problem(p, "%s: missing value", pr->key);
+        else if (pr->kind == K_URL && !url_valid(v))
+            problem(p, "%s: '%s' is not a URL", pr->key, v);
+        else
+            set_string(field, v);
+        break;
+    case K_TIMEOUT: {
+        unsigned long long s;
+        if (!one_eq || !parse_u64(v, &s))
+            problem(p, "%s: '%s' is not a number of seconds", pr->key, v);
+        else if (s > 0)
+            *(int64_t *)field = s > (unsigned long long)(INT64_MAX / NS_PER_SEC)
+                                    ? INT64_MAX
+                                    : (int64_t)s * NS_PER_SEC;
+        break;
+    }
+    case K_PORT:
+    case K_PIPE_SIZE: {
+        int n;
+        if (!one_eq || !parse_i32(v, &n))
+            problem(p, "%s: '%s' is not a 32-bit integer", pr->key, v);
+        else if (pr->kind == K_PIPE_SIZE && n < 0)
+            problem(p, "%s: a pipe size cannot be negative (%d)", pr->key, n);
+        else if (pr->kind == K_PIPE_SIZE || n > 0)
+            *(int *)field = n;
+        break;
+    }
+    case K_NO_V1:
+        if (!*v)
+            problem(p, "%s: missing value", pr->key);
+        else if (strcmp(v, "all") == 0)
+            *(bool *)field = true;
+        break;
+    case K_REST_API:
+    case K_PROCS: {
+        bool api = pr->kind == K_REST_API;
+        int i = api ? name_index(rest_api_names, 3, v) : name_index(procs_names, 4, v);
+        if (i < 0)
+            problem(p, "%s: '%s' is not one of %s", pr->key, v,
+                    api ? "all, attestation, resource"
+                        : "none, attestation-agent, confidential-data-hub, api-server-rest");
+        else
+            *(int *)field = i;
+        break;
+    }
+    case K_MEM_BOOL:
+    case K_MEM_U8:
+    case K_MEM_U64:
+    case K_MEM_I64: {
+        long long sv;
+        unsigned long long uv;
+        bool ok =
+            one_eq &&
+            (pr->kind == K_MEM_BOOL  ? strcmp(v, "true") == 0 || strcmp(v, "false") == 0
+             : pr->kind == K_MEM_U8  ? parse_decimal(v, false, 0, UINT8_MAX, NULL, &uv)
+             : pr->kind == K_MEM_U64 ? parse_u64(v, &uv)
+                                     : parse_decimal(v, true, LLONG_MIN, LLONG_MAX, &sv, NULL));
+        if (!ok)
+            problem(p, "%s: invalid value '%s'", pr->key, v);
+        break;
+    }
+    }
+}
+
+static const struct param *match(const struct agent_config *c, const char *token)
+{
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        const struct param *pr = &params[i];
+        size_t n = strlen(pr->key);
+        if (pr->kind == K_FLAG ? strcmp(token, pr->key) == 0
+                               : strncmp(token, pr->key, n) == 0 && token[n] == '=') {
+            /* upstream looks at the memory agent's options only after agent.mem_agent_enable */
+            if (pr->kind >= K_MEM_BOOL && !c->mem_agent_enable)
+                return NULL;
+            return pr;
+        }
+    }
+    return NULL;
 }
 
 int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct kerr **err)
 {
-    const char *p = cmdline;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            p++;
-        const char *end = p;
-        while (*end && *end != ' ' && *end != '\t' && *end != '\n')
-            end++;
-        if (end > p && strncmp(p, "agent.", 6) == 0) {
-            char *word = xstrndup(p + 6, (size_t)(end - p - 6));
-            char *eq = strchr(word, '=');
-            if (eq)
-                *eq = '\0';
-            int r = apply_param(c, word, eq ? eq + 1 : NULL, err);
-            free(word);
-            if (r < 0)
-                return r;
+    struct problems p = {0};
+    const char *ws = " \t\n\r\f\v";
+    for (const char *s = cmdline + strspn(cmdline, ws); *s; s += strspn(s, ws)) {
+        size_t len = strcspn(s, ws);
+        cleanup_free char *token = xstrndup(s, len);
+        s += len;
+        const struct param *pr = match(c, token);
+        if (pr)
+            apply(c, pr, token, &p);
+        else if (strncmp(token, "agent.", 6) == 0) {
+            char *u = c->unknown ? xasprintf("%s %s", c->unknown, token) : xstrdup(token);
+            free(c->unknown);
+            c->unknown = u;
         }
-        p = end;
     }
-    return 0;
+    return problems_done(&p, err);
 }
 
 int config_apply_env(struct agent_config *c, struct kerr **err)
 {
+    struct problems p = {0};
+    /* upstream takes any value, even empty; an empty address only fails later, so skip it */
     const char *v = getenv("KATA_AGENT_SERVER_ADDR");
-    if (v && *v) {
-        free(c->server_addr);
-        c->server_addr = xstrdup(v);
-    }
+    if (v && *v)
+        set_string(&c->server_addr, v);
     v = getenv("KATA_AGENT_LOG_LEVEL");
-    if (v && *v) {
-        int lvl = log_parse_level(v);
+    if (v) {
+        int lvl = level_of(v);
         if (lvl < 0)
-            return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "invalid KATA_AGENT_LOG_LEVEL %s",
-                               v);
-        c->log_level = lvl;
+            problem(&p, "KATA_AGENT_LOG_LEVEL: invalid log level '%s'", v);
+        else
+            c->log_level = lvl;
     }
-    return 0;
+    v = getenv("KATA_AGENT_TRACING");
+    if (v)
+        c->tracing = bool_value(v);
+    return problems_done(&p, err);
 }

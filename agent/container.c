@@ -1,8 +1,9 @@
 /* Containers: CreateContainer (bundle, rootfs bind, cgroup, held init), StartContainer,
  * ExecProcess and RemoveContainer. The spec received in CreateContainer is kept for the
  * container's lifetime (execs inherit capabilities from it); the few fields the agent
- * rewrites (root path, shared namespaces) live in a shallow "view" owned by the container,
- * so the unpacked message itself is never modified. */
+ * rewrites (root path, shared namespaces) live in a shallow "view" owned by the container;
+ * only OCI devices (device.c) change the message itself: their guest major/minor and the
+ * device cgroup rules that go with them. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -239,9 +240,12 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
                            struct kerr **err)
 {
     struct sandbox *sb = c->sb;
-    const Grpc__Spec *spec = req->oci;
-    int r =
-        sandbox_add_storages(sb, req->storages, req->n_storages, &c->storages, &c->n_storages, err);
+    Grpc__Spec *spec = req->oci;
+    int r = container_devices_apply(sb, req->devices, req->n_devices, req->oci, err);
+    if (r < 0)
+        return r;
+    r = sandbox_add_storages(sb, req->storages, req->n_storages, c->id, &c->storages,
+                             &c->n_storages, err);
     if (r < 0)
         return r;
     r = mkdir_p(c->rootfs, 0755);
@@ -276,6 +280,7 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
         .container_id = c->id,
         .cgroup = c->cg,
         .hold = true,
+        .pipe_size = sb->config->container_pipe_size,
     };
     struct spawn_result res;
     r = spawn_process(&cfg, &res, err);
@@ -309,9 +314,17 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_kerr(call, err);
         return;
     }
-    if (req->n_devices > 0) {
-        ttrpc_reply_error(call, RPC_UNIMPLEMENTED, "container devices (%s) are not supported yet",
-                          req->devices[0]->type);
+    /* every device first: a call that has to wait for one has changed nothing yet */
+    struct blk_matcher need;
+    int r = container_devices_ready(sb, req->devices, req->n_devices, &need, &err);
+    if (r == 0)
+        r = sandbox_storages_ready(sb, req->storages, req->n_storages, &need, &err);
+    if (r == -EAGAIN) {
+        hotplug_park(sb, call, &need, container_create);
+        return;
+    }
+    if (r < 0) {
+        ttrpc_reply_kerr(call, err);
         return;
     }
 
@@ -416,6 +429,7 @@ void container_exec(struct sandbox *sb, struct ttrpc_call *call)
         .exec = true,
         .init_pid = c->init_pid,
         .cgroup = c->cg,
+        .pipe_size = sb->config->container_pipe_size,
     };
     struct spawn_result res;
     if (spawn_process(&cfg, &res, &err) < 0) {

@@ -28,6 +28,8 @@ struct agent {
     struct transport *transport;
     struct sandbox sandbox;
     struct init_sync *init_sync;
+    struct debug_console *debug_console;
+    struct log_vport *log_vport;
     int sigfd;
     int exit_code;
 };
@@ -41,6 +43,65 @@ static char *read_cmdline(void)
     ssize_t n = read(fd, buf, 4096);
     buf[n > 0 ? n : 0] = '\0';
     return buf;
+}
+
+/* Names what is set but has no effect here, in one line. */
+static void log_unsupported(const struct agent_config *c)
+{
+    cleanup_free char *what = xstrdup("");
+    const struct {
+        bool set;
+        const char *text;
+    } items[] = {
+        {c->tracing, " agent.trace (no OpenTelemetry tracing)"},
+        {c->passfd_listener_port > 0, " agent.passfd_listener_port (no passfd I/O)"},
+        {c->mem_agent_enable, " agent.mem_agent_enable (no memory agent)"},
+        {c->https_proxy || c->no_proxy, " agent.https_proxy/no_proxy (no image pull in the guest)"},
+        {c->config_file != NULL,
+         " agent.config_file (TOML files are not read: the command line applies)"},
+    };
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        if (items[i].set) {
+            char *s = xasprintf("%s%s", what, items[i].text);
+            free(what);
+            what = s;
+        }
+    }
+    if (*what)
+        log_warn("config", "set but not supported, no effect:%s", what);
+}
+
+/* Upstream aborts on a malformed parameter. Here the agent is kata-init's child, not PID 1:
+ * its exit powers the VM off, and all the runtime sees is a dead VM after its dial timeout,
+ * with the reason only on a console nobody reads by default. A Kata user is better served by
+ * an agent that keeps the default for the bad parameter, says so in its log, and answers. */
+static void load_config(struct agent_config *config, struct agent *a)
+{
+    cleanup_error struct kerr *cmdline_err = NULL, *env_err = NULL, *vport_err = NULL;
+    cleanup_free char *cmdline = read_cmdline();
+    (void)config_parse_cmdline(config, cmdline, &cmdline_err);
+    (void)config_apply_env(config, &env_err);
+    log_set_level(config->log_level);
+    /* Before the announce, so the host's log reader gets it as upstream's does. */
+    (void)log_vport_start(a->loop, config->log_vport, &a->log_vport, &vport_err);
+    log_info("agent",
+             "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
+             "hotplug_timeout=%llds launch_process_timeout=%llds container_pipe_size=%d "
+             "debug_console=%s debug_console_vport=%d log_vport=%d init_mode=%s",
+             AGENT_VERSION, AGENT_API_VERSION, (int)getpid(), config->server_addr,
+             config->log_level, (long long)(config->hotplug_timeout_ns / 1000000000LL),
+             (long long)(config->launch_process_timeout_ns / 1000000000LL),
+             config->container_pipe_size, config->debug_console ? "true" : "false",
+             config->debug_console_vport, config->log_vport, getpid() == 1 ? "true" : "false");
+    if (cmdline_err)
+        log_error("config", "kernel command line: %s (defaults kept for these)", cmdline_err->msg);
+    if (env_err)
+        log_error("config", "environment: %s (ignored)", env_err->msg);
+    if (config->unknown)
+        log_warn("config", "unknown parameters ignored: %s", config->unknown);
+    if (vport_err)
+        log_warn("log", "%s", vport_err->msg);
+    log_unsupported(config);
 }
 
 static void on_destroyed(void *data)
@@ -84,22 +145,16 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    struct agent_config config;
-    config_init(&config);
-    cleanup_error struct kerr *err = NULL;
-    cleanup_free char *cmdline = read_cmdline();
-    if (config_parse_cmdline(&config, cmdline, &err) < 0 || config_apply_env(&config, &err) < 0) {
-        log_msg(LOG_CRITICAL, "config", "invalid configuration: %s", err->msg);
+    struct agent a = {.exit_code = 0};
+    a.loop = loop_new();
+    if (!a.loop) {
+        log_msg(LOG_CRITICAL, "agent", "epoll: %m");
         return 1;
     }
-    log_set_level(config.log_level);
-    log_info("agent",
-             "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
-             "hotplug_timeout=%d container_pipe_size=%d init_mode=%s",
-             AGENT_VERSION, AGENT_API_VERSION, (int)getpid(), config.server_addr, config.log_level,
-             config.hotplug_timeout, config.container_pipe_size, getpid() == 1 ? "true" : "false");
-    if (config.ignored)
-        log_warn("config", "not supported, ignored: %s", config.ignored);
+    struct agent_config config;
+    config_init(&config);
+    load_config(&config, &a);
+    cleanup_error struct kerr *err = NULL;
 
     /* An initrd's root (the initial ramfs) cannot be pivoted away from: kata-init moves the
      * whole system onto a bind mount of it first; under an init that does not, containers
@@ -111,7 +166,6 @@ int main(int argc, char **argv)
     /* A client that vanished must not kill us through a write; children get SIG_DFL back. */
     signal(SIGPIPE, SIG_IGN);
 
-    struct agent a = {.exit_code = 0};
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -119,14 +173,18 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    a.loop = loop_new();
-    if (a.sigfd < 0 || !a.loop) {
-        log_msg(LOG_CRITICAL, "agent", "signalfd/epoll: %m");
+    if (a.sigfd < 0) {
+        log_msg(LOG_CRITICAL, "agent", "signalfd: %m");
         return 1;
     }
     struct loop_source *sigsrc = loop_add_fd(a.loop, a.sigfd, EPOLLIN, on_signal, &a);
     a.server = ttrpc_server_new(a.loop);
     sandbox_init(&a.sandbox, a.loop, &config);
+    /* from the start, as upstream: devices hot-plugged before a call asks are recorded */
+    if (uevents_start(a.loop, &a.sandbox.uevents, &err) < 0) {
+        log_warn("uevent", "no uevent listener (devices are only found in sysfs): %s", err->msg);
+        error_freep(&err);
+    }
     a.sandbox.on_destroyed = on_destroyed;
     a.sandbox.on_destroyed_data = &a;
     rpc_register(a.server, &a.sandbox);
@@ -135,6 +193,11 @@ int main(int argc, char **argv)
     a.init_sync = init_sync_from_env(a.loop);
     if (a.init_sync)
         (void)ttrpc_server_hold(a.server, grpc__agent_service__descriptor.name);
+
+    /* A console that cannot start is logged; the agent serves all the same. */
+    cleanup_error struct kerr *console_err = NULL;
+    if (debug_console_start(a.loop, &config, &a.debug_console, &console_err) < 0)
+        log_error("debug-console", "%s", console_err->msg);
 
     if (transport_start(a.server, a.loop, config.server_addr, &a.transport, &err) < 0) {
         log_msg(LOG_CRITICAL, "agent", "%s", err->msg);
@@ -156,9 +219,12 @@ int main(int argc, char **argv)
                  EXIT_DRAIN_MS);
     init_sync_free(a.init_sync);
     transport_stop(a.transport);
+    debug_console_stop(a.debug_console);
     sandbox_shutdown(&a.sandbox);
+    uevents_stop(a.sandbox.uevents);
     ttrpc_server_free(a.server);
     loop_remove_fd(sigsrc);
+    log_vport_stop(a.log_vport);
     loop_free(a.loop);
     close(a.sigfd);
     free(a.sandbox.id);

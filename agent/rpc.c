@@ -47,6 +47,11 @@ static void create_container(struct ttrpc_call *call, void *sb)
     container_create(sb, call);
 }
 
+static void add_swap(struct ttrpc_call *call, void *sb)
+{
+    swap_add(sb, call);
+}
+
 static void start_container(struct ttrpc_call *call, void *sb)
 {
     container_start(sb, call);
@@ -298,6 +303,9 @@ static const struct {
     {"AddARPNeighbors", network_add_arp_neighbors},
     {"ListInterfaces", network_list_interfaces},
     {"ListRoutes", network_list_routes},
+    {"UpdateEphemeralMounts", storage_update_ephemeral_mounts},
+    {"AddSwap", add_swap},
+    {"AddSwapPath", swap_add_path},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

@@ -129,6 +129,16 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_kerr(call, err);
         return;
     }
+    struct blk_matcher need;
+    r = sandbox_storages_ready(sb, req->storages, req->n_storages, &need, &err);
+    if (r == -EAGAIN) {
+        hotplug_park(sb, call, &need, sandbox_create);
+        return;
+    }
+    if (r < 0) {
+        ttrpc_reply_kerr(call, err);
+        return;
+    }
     if (shared_ns_create(req->hostname, &err) < 0) {
         ttrpc_reply_kerr(call, err);
         return;
@@ -136,7 +146,7 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
     sb->shared_ns = true;
     char **mps = NULL;
     size_t n_mps = 0;
-    if (sandbox_add_storages(sb, req->storages, req->n_storages, &mps, &n_mps, &err) < 0) {
+    if (sandbox_add_storages(sb, req->storages, req->n_storages, NULL, &mps, &n_mps, &err) < 0) {
         sandbox_put_storages(sb, mps, n_mps);
         for (size_t i = 0; i < n_mps; i++)
             free(mps[i]);

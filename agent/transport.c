@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,56 +98,7 @@ static int listen_vsock(const char *spec, struct kerr **err)
     long port = strtol(colon + 1, &end, 10);
     if (*end || port <= 0 || port > 0xffffffffL)
         return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "bad vsock port in vsock://%s", spec);
-    struct sockaddr_vm sa = {
-        .svm_family = AF_VSOCK,
-        .svm_cid = cid < 0 ? VMADDR_CID_ANY : (unsigned)cid,
-        .svm_port = (unsigned)port,
-    };
-    cleanup_close int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return make_error(err, errno, "vsock socket: %s", strerror(errno));
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return make_error(err, errno, "bind vsock://%s: %s", spec, strerror(errno));
-    if (listen(fd, 128) < 0)
-        return make_error(err, errno, "listen vsock://%s: %s", spec, strerror(errno));
-    return steal_fd(&fd);
-}
-
-/* Whether the guest has a vsock device (a guest-to-host transport): without one the kernel
- * reports no local CID, and a vsock listener would wait for connections that cannot come. */
-static bool vsock_has_transport(void)
-{
-    cleanup_close int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
-    unsigned cid = VMADDR_CID_ANY;
-    if (fd < 0 || ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) < 0)
-        return true; /* cannot tell: listen as asked */
-    return cid != VMADDR_CID_ANY;
-}
-
-/* /dev/vportNpM of the virtio-serial port called `name`, or NULL. */
-static char *serial_find(const char *name)
-{
-    cleanup_dir DIR *d = opendir("/sys/class/virtio-ports");
-    if (!d)
-        return NULL;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        cleanup_free char *p = xasprintf("/sys/class/virtio-ports/%s/name", e->d_name);
-        char buf[128] = "";
-        cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        if (strcmp(buf, name) == 0)
-            return xasprintf("/dev/%s", e->d_name);
-    }
-    return NULL;
+    return vsock_listen(cid < 0 ? VMADDR_CID_ANY : (unsigned)cid, (unsigned)port, 128, err);
 }
 
 static void serial_poll(struct loop_timer *timer, void *data);
@@ -172,8 +121,7 @@ static void serial_poll(struct loop_timer *timer, void *data)
 {
     struct transport *t = data;
     t->serial_timer = NULL;
-    struct pollfd pfd = {.fd = t->serial_fd, .events = POLLIN | POLLOUT};
-    if (poll(&pfd, 1, 0) < 0 || (pfd.revents & POLLHUP) || !(pfd.revents & POLLOUT)) {
+    if (!vport_host_connected(t->serial_fd)) {
         serial_schedule(t);
         return;
     }
@@ -195,15 +143,9 @@ static void serial_poll(struct loop_timer *timer, void *data)
 
 static int serial_open(struct transport *t, const char *path, struct kerr **err)
 {
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = vport_open(path, err);
     if (fd < 0)
-        return make_error(err, errno, "open %s: %s", path, strerror(errno));
-    /* A console-like port (hvc, or a pty in tests) must pass bytes untouched. */
-    struct termios tio;
-    if (isatty(fd) && tcgetattr(fd, &tio) == 0) {
-        cfmakeraw(&tio);
-        (void)tcsetattr(fd, TCSANOW, &tio);
-    }
+        return fd;
     t->serial_fd = fd;
     t->serial_path = xstrdup(path);
     /* The host is usually connected already: greet it now, not a poll interval later. */
@@ -227,7 +169,7 @@ int transport_start(struct ttrpc_server *srv, struct loop *loop, const char *add
     if (strncmp(addr, "serial://", 9) == 0)
         serial_only = true;
     const char *sname = serial_only ? addr + 9 : KATA_SERIAL_PORT_NAME;
-    cleanup_free char *spath = sname[0] == '/' ? xstrdup(sname) : serial_find(sname);
+    cleanup_free char *spath = sname[0] == '/' ? xstrdup(sname) : vport_find(sname);
 
     if (strncmp(addr, "unix://", 7) == 0) {
         const char *p = addr + 7;

@@ -11,6 +11,8 @@ static const char *log_name = "kata";
 static const char *log_source = "agent";
 static int log_fd = 2;
 static enum log_level log_threshold = LOG_INFO;
+static log_writer_fn log_writer;
+static void *log_writer_data;
 
 static const char *const level_names[] = {"critical", "error", "warn", "info", "debug", "trace"};
 
@@ -24,6 +26,12 @@ void log_init(const char *name, const char *source, int fd)
 void log_set_level(enum log_level level)
 {
     log_threshold = level;
+}
+
+void log_set_writer(log_writer_fn fn, void *data)
+{
+    log_writer = fn;
+    log_writer_data = data;
 }
 
 enum log_level log_get_level(void)
@@ -76,18 +84,22 @@ void log_msg(enum log_level level, const char *subsystem, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
 
     char line[4096];
-    size_t n = (size_t)snprintf(line, sizeof(line),
-                                "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\","
-                                "\"name\":\"%s\",\"pid\":\"%d\",\"source\":\"%s\",\"subsystem\":\"",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                                tm.tm_sec, ts.tv_nsec / 1000, level_names[level], log_name,
-                                (int)getpid(), log_source);
+    size_t n = (size_t)snprintf(
+        line, sizeof(line),
+        "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\","
+        "\"name\":\"%s\",\"pid\":\"%d\",\"source\":\"%s\",\"subsystem\":\"",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        ts.tv_nsec / 1000, level_names[level], log_name, (int)getpid(), log_source);
     n = json_escape(line, n, sizeof(line) - 16, subsystem ? subsystem : "root");
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
     n = json_escape(line, n, sizeof(line) - 4, msg);
     line[n++] = '"';
     line[n++] = '}';
     line[n++] = '\n';
+    if (log_writer) {
+        log_writer(line, n, log_writer_data);
+        return;
+    }
     /* One write per line so concurrent writers never interleave within a line. */
     (void)!write(log_fd, line, n);
 }

@@ -185,7 +185,9 @@ static int run_owner(const struct run_opts *o, int notify_fd)
                                    .vmm_pid = rs.sb.vm_started ? (long)rs.sb.vm.pid : 0,
                                    .created = (long)time(NULL),
                                    .command = cmd,
-                                   .container_id = rs.sb.container_id};
+                                   .container_id = rs.sb.container_id,
+                                   .debug_console = o->debug_console,
+                                   .vsock_cid = (long)rs.sb.vmc.vsock_cid};
         r = session_write_state(rs.sb.run_dir, &st, &err);
     }
     if (r < 0) {

@@ -5,6 +5,7 @@ int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 
 /* Prints "kata-host: <msg>" to stderr. */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

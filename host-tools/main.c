@@ -12,6 +12,8 @@ static const char usage[] =
     "  kata-host exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] NAME [--] CMD [ARG...]\n"
     "  kata-host ps [-q]                           list running sandboxes\n"
     "  kata-host stop [-t SECONDS] NAME...         stop sandboxes\n"
+    "  kata-host console NAME                      the agent's debug console (a guest shell)\n"
+    "                                              of a sandbox run with --debug-console\n"
     "\n"
     "run options:\n"
     "  -i, --interactive      relay stdin\n"
@@ -41,6 +43,10 @@ static const char usage[] =
     "      --agent-addr ADDR  use a running agent (unix://PATH, vsock://CID:PORT,\n"
     "                         hvsock://PATH:PORT) instead of booting a VM\n"
     "      --dry-run          print the VMM command line and exit\n"
+    "      --debug-console    enable the agent's debug console (agent.debug_console\n"
+    "                         agent.debug_console_vport=1026); open it with kata-host console\n"
+    "      --kernel-params P  append P to the guest kernel command line (e.g.\n"
+    "                         'agent.log=debug agent.container_pipe_size=1048576')\n"
     "  -v, --verbose          boot stages with timings on stderr\n"
     "\n"
     "Exit status: the command's, or 125 (kata-host failed), 126 (not executable),\n"
@@ -67,6 +73,8 @@ int main(int argc, char **argv)
         return cmd_ps(argc - 1, argv + 1);
     if (strcmp(cmd, "stop") == 0)
         return cmd_stop(argc - 1, argv + 1);
+    if (strcmp(cmd, "console") == 0)
+        return cmd_console(argc - 1, argv + 1);
     report_error("unknown command '%s' (see kata-host --help)", cmd);
     return EXIT_KATA_HOST;
 }

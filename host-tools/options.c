@@ -176,6 +176,8 @@ enum {
     OPT_ACCEL,
     OPT_DRY_RUN,
     OPT_READ_ONLY,
+    OPT_DEBUG_CONSOLE,
+    OPT_KERNEL_PARAMS,
 };
 
 static int bad_option(int argc, char *const *argv, int opt, struct kerr **err)
@@ -253,6 +255,8 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         {"hypervisor", required_argument, NULL, OPT_HYPERVISOR},
         {"accel", required_argument, NULL, OPT_ACCEL},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"debug-console", no_argument, NULL, OPT_DEBUG_CONSOLE},
+        {"kernel-params", required_argument, NULL, OPT_KERNEL_PARAMS},
         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {.vm_memory_mib = RUN_DEFAULT_VM_MEMORY_MIB,
@@ -369,6 +373,12 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         case OPT_DRY_RUN:
             o.dry_run = true;
             break;
+        case OPT_DEBUG_CONSOLE:
+            o.debug_console = true;
+            break;
+        case OPT_KERNEL_PARAMS:
+            o.kernel_params = optarg;
+            break;
         default:
             r = bad_option(argc, argv, opt, err);
         }
@@ -377,6 +387,9 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         r = take_command(argc, argv, &o.proc, err);
     if (r >= 0 && o.detach && o.proc.interactive)
         r = make_error(err, EINVAL, "--detach cannot be combined with -i");
+    if (r >= 0 && o.agent_addr && (o.debug_console || o.kernel_params))
+        r = make_error(err, EINVAL,
+                       "--debug-console and --kernel-params need a VM; not with --agent-addr");
     if (r >= 0 && o.agent_addr && o.detach)
         r = make_error(err, EINVAL, "--detach needs a VM; it cannot be used with --agent-addr");
     if (r < 0) {

@@ -52,7 +52,9 @@ struct run_opts {
     const char *kernel, *initrd;
     const char *firmware; /* QEMU -bios; NULL: qboot when installed; "default": QEMU's */
     bool detach, verbose, dry_run;
-    bool no_template; /* boot every time (see template.h) */
+    bool no_template;          /* boot every time (see template.h) */
+    bool debug_console;        /* the agent's debug console (kata-host console NAME) */
+    const char *kernel_params; /* appended to the guest kernel command line */
     const char *agent_addr;
     enum hypervisor hypervisor;
     enum accel_mode accel;

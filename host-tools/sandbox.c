@@ -141,7 +141,7 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     c->share_dir = sb->share_dir;
     c->virtiofsd_socket = sb->vfs_socket;
     if (hv == HV_CLH) {
-        sb->hvsock_socket = xasprintf("%s/clh.vsock", sb->run_dir);
+        sb->hvsock_socket = xasprintf("%s/" SANDBOX_HVSOCK_SOCKET, sb->run_dir);
         c->hvsock_socket = sb->hvsock_socket;
     } else {
         sb->serial_socket = xasprintf("%s/agent.sock", sb->run_dir);
@@ -153,6 +153,16 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
                 return r;
         }
     }
+    /* The debug console rides vsock port 1026 when the VM has vsock; without it, a second
+     * virtio-serial port (the agent picks whichever its VM has). */
+    c->debug_console = o->debug_console;
+    c->debug_console_quiet = o->debug_console && getenv("KATA_HOST_DEBUG_CONSOLE_AGENT") &&
+                             strcmp(getenv("KATA_HOST_DEBUG_CONSOLE_AGENT"), "0") == 0;
+    if (o->debug_console && hv == HV_QEMU && c->vsock_cid == 0) {
+        sb->debug_console_socket = xasprintf("%s/" SANDBOX_DEBUG_CONSOLE_SOCKET, sb->run_dir);
+        c->debug_console_socket = sb->debug_console_socket;
+    }
+    c->kernel_params = o->kernel_params;
     const char *tenv = getenv("KATA_HOST_TEMPLATE");
     sb->use_template =
         !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && template_usable(c);
@@ -676,6 +686,7 @@ void sandbox_teardown(struct sandbox *sb)
     template_free(&sb->tmpl);
     free(sb->vmm_path);
     free(sb->serial_socket);
+    free(sb->debug_console_socket);
     free(sb->hvsock_socket);
     free(sb->vfs_socket);
     free(sb->console_log);

@@ -12,6 +12,11 @@
 #include "ttrpc.h"
 #include "vm.h"
 
+/* In the run directory: the debug console's chardev socket (QEMU without vsock) and
+ * cloud-hypervisor's hybrid vsock socket. */
+#define SANDBOX_DEBUG_CONSOLE_SOCKET "debug-console.sock"
+#define SANDBOX_HVSOCK_SOCKET "clh.vsock"
+
 struct sandbox {
     const struct run_opts *opts;
     char *name;
@@ -28,6 +33,7 @@ struct sandbox {
     struct vm vm;
     bool vm_started;
     char *kernel, *initrd, *firmware, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
+    char *debug_console_socket; /* QEMU without vsock, --debug-console */
     char *console_log;
     enum accel_mode accel;
     bool use_template;  /* start from a template VM (template.h) when one can be had */

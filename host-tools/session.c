@@ -325,9 +325,11 @@ int session_write_state(const char *run_dir, const struct session_state *st, str
     FILE *f = fopen(tmp, "we");
     if (!f)
         return make_error(err, errno, "create %s", tmp);
-    fprintf(f, "name=%s\npid=%ld\nvmm_pid=%ld\ncreated=%ld\ncontainer_id=%s\ncommand=%s\n",
+    fprintf(f,
+            "name=%s\npid=%ld\nvmm_pid=%ld\ncreated=%ld\ncontainer_id=%s\ncommand=%s\n"
+            "debug_console=%d\nvsock_cid=%ld\n",
             st->name, st->pid, st->vmm_pid, st->created, st->container_id ? st->container_id : "",
-            st->command ? st->command : "");
+            st->command ? st->command : "", st->debug_console ? 1 : 0, st->vsock_cid);
     if (fclose(f) != 0 || rename(tmp, path) < 0)
         return make_error(err, errno, "write %s", path);
     return 0;
@@ -363,6 +365,10 @@ int session_read_state(const char *run_dir, struct session_state *ret, struct ke
             free(st.command), st.command = xstrdup(v);
         else if (strcmp(line, "container_id") == 0)
             free(st.container_id), st.container_id = xstrdup(v);
+        else if (strcmp(line, "debug_console") == 0)
+            st.debug_console = strcmp(v, "1") == 0;
+        else if (strcmp(line, "vsock_cid") == 0)
+            st.vsock_cid = strtol(v, NULL, 10);
     }
     free(line);
     if (!st.name || st.pid <= 0) {

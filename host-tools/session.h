@@ -4,6 +4,7 @@
  * which lets `kata-host exec` speak the plain agent API. Requests for the service
  * "kata-host.Session" are answered by the owner itself (e.g. Stop). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,8 @@ struct session_state {
     long created; /* epoch seconds */
     char *command;
     char *container_id;
+    bool debug_console; /* started with --debug-console */
+    long vsock_cid;     /* > 0: the guest's vhost-vsock CID */
 };
 char *session_run_dir(const char *name);
 int session_write_state(const char *run_dir, const struct session_state *st, struct kerr **err);

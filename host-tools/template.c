@@ -53,6 +53,8 @@ char *template_inputs(const struct vm_config *c)
     struct vm_config k = *c;
     k.name = NULL;
     k.serial_socket = "SERIAL";
+    if (k.debug_console_socket)
+        k.debug_console_socket = "DEBUG";
     k.mem_file = "MEM";
     k.mem_share = false;
     k.qmp_socket = "QMP";
@@ -143,7 +145,10 @@ static int build(const struct vm_config *c, const char *dir, int boot_timeout_ms
     cleanup_free char *mem = xasprintf("%s/mem", dir);
     cleanup_free char *qmp_path = xasprintf("%s/qmp.sock", dir);
     cleanup_free char *log = xasprintf("%s/console.log", dir);
+    cleanup_free char *debug = xasprintf("%s/debug-console.sock", dir);
     tc.name = "kata-host-template";
+    if (tc.debug_console_socket)
+        tc.debug_console_socket = debug;
     tc.serial_socket = serial;
     tc.mem_file = mem;
     tc.mem_share = true;

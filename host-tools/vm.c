@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "cleanup.h"
 #include "loop.h"
 #include "xalloc.h"
@@ -31,8 +32,14 @@ char *vm_kernel_cmdline(const struct vm_config *c)
     char tsc[40] = "";
     if (tcg && c->tsc_khz > 0)
         snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", (unsigned)c->tsc_khz);
-    return xasprintf("console=ttyS0 %s%s panic=1 reboot=k%s%s", kata_params,
-                     c->quiet ? " quiet" : "", tcg ? " nolapic_timer" : "", tsc);
+    /* What Kata's runtime adds with debug_console_enabled (facts §1.4). */
+    char dbg[80] = "";
+    if (c->debug_console && !c->debug_console_quiet)
+        snprintf(dbg, sizeof(dbg), " agent.debug_console agent.debug_console_vport=%d",
+                 KATA_DEBUG_CONSOLE_VSOCK_PORT);
+    return xasprintf("console=ttyS0 %s%s panic=1 reboot=k%s%s%s%s%s", kata_params,
+                     c->quiet ? " quiet" : "", tcg ? " nolapic_timer" : "", tsc, dbg,
+                     c->kernel_params ? " " : "", c->kernel_params ? c->kernel_params : "");
 }
 
 struct argv_builder {
@@ -131,7 +138,15 @@ char **vm_qemu_argv(const struct vm_config *c)
         add(&b, "-chardev");
         addf(&b, "socket,id=agent0,path=%s,server=on,wait=off", path);
         add(&b, "-device");
-        add(&b, "virtserialport,bus=vser0.0,chardev=agent0,name=agent.channel.0");
+        add(&b, "virtserialport,bus=vser0.0,chardev=agent0,name=" KATA_SERIAL_PORT_NAME);
+        if (c->debug_console_socket) {
+            cleanup_free char *dpath = qemu_escape(c->debug_console_socket);
+            add(&b, "-chardev");
+            addf(&b, "socket,id=debugcon0,path=%s,server=on,wait=off", dpath);
+            add(&b, "-device");
+            add(&b,
+                "virtserialport,bus=vser0.0,chardev=debugcon0,name=" KATA_DEBUG_CONSOLE_PORT_NAME);
+        }
     }
     if (c->vsock_cid > 0) {
         add(&b, "-device");

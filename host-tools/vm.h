@@ -23,6 +23,12 @@ struct vm_config {
     const char *serial_socket; /* QEMU: virtio-serial agent port chardev (unix socket path) */
     uint32_t vsock_cid;        /* QEMU: > 0 adds vhost-vsock-pci with this guest CID */
     const char *hvsock_socket; /* cloud-hypervisor: hybrid vsock unix socket path */
+    /* The agent's debug console: its kernel parameters (unless debug_console_quiet), and
+     * for QEMU without vsock a second virtio-serial port on this unix socket chardev. */
+    bool debug_console;
+    bool debug_console_quiet; /* the port without the agent parameters (tests: nothing listens) */
+    const char *debug_console_socket;
+    const char *kernel_params; /* extra kernel parameters, last (they win, as Kata's do) */
     enum share_kind share;     /* SHARE_AUTO here means: no shared directory */
     const char *share_dir;     /* 9p: the host directory exported */
     const char *virtiofsd_socket;

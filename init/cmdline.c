@@ -14,6 +14,7 @@
 #define DEBUG_PARAM "kata.init_debug"
 #define CGROUP_PARAM "systemd.unified_cgroup_hierarchy"
 #define DEFER_PARAM "kata.init_defer_setup"
+#define NO_V1_PARAM "cgroup_no_v1"
 
 static bool is_blank(char c)
 {
@@ -150,7 +151,7 @@ char **cmdline_split_words(const char *value)
     return words;
 }
 
-enum { P_DEBUG, P_CGROUP, P_DEFER, P_AGENT, P_COUNT };
+enum { P_DEBUG, P_CGROUP, P_NO_V1, P_DEFER, P_AGENT, P_COUNT };
 
 static void params_free(char *(*values)[P_COUNT])
 {
@@ -160,7 +161,8 @@ static void params_free(char *(*values)[P_COUNT])
 
 int init_config_parse(const char *text, struct init_config *ret, struct kerr **err)
 {
-    static const char *const keys[P_COUNT] = {DEBUG_PARAM, CGROUP_PARAM, DEFER_PARAM, AGENT_PARAM};
+    static const char *const keys[P_COUNT] = {DEBUG_PARAM, CGROUP_PARAM, NO_V1_PARAM, DEFER_PARAM,
+                                              AGENT_PARAM};
     __attribute__((cleanup(params_free))) char *params[P_COUNT] = {0};
     cmdline_collect(text, keys, params, P_COUNT);
     bool debug = false, v1 = false;
@@ -168,12 +170,16 @@ int init_config_parse(const char *text, struct init_config *ret, struct kerr **e
     if (debug_value && cmdline_parse_bool(debug_value, &debug) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", DEBUG_PARAM, debug_value);
 
-    /* Only an explicit "no" selects v1; a unified (v2) hierarchy is the default. */
+    /* Only an explicit "no" selects v1; a unified (v2) hierarchy is the default. As in
+     * upstream's agent, cgroup_no_v1=all (which Kata's runtime passes along with
+     * unified_cgroup_hierarchy=1) means v2 whatever the other says: the kernel would refuse
+     * every v1 controller anyway. */
     const char *unified = params[P_CGROUP];
     bool unified_on = true;
     if (unified && cmdline_parse_bool(unified, &unified_on) < 0)
         return make_error(err, EINVAL, "%s=%s: not a boolean", CGROUP_PARAM, unified);
-    v1 = !unified_on;
+    bool no_v1 = params[P_NO_V1] && strcmp(params[P_NO_V1], "all") == 0;
+    v1 = !unified_on && !no_v1;
 
     const char *defer_value = params[P_DEFER];
     bool defer = false;

@@ -13,3 +13,8 @@
 #define KATA_GUEST_DEFAULT_ROOTFS "/opt/kata/rootfs"
 /* Agent path inside the guest (as Kata's osbuilder installs it). */
 #define KATA_GUEST_AGENT_PATH "/usr/bin/kata-agent"
+/* The debug console: the vsock port Kata's runtime passes (agent.debug_console_vport=1026, the
+ * port `kata-runtime exec` dials), and the virtio-serial port that carries it instead where the
+ * VM has no vsock. Raw bytes both ways, no hello line: the shell's prompt comes first. */
+#define KATA_DEBUG_CONSOLE_VSOCK_PORT 1026
+#define KATA_DEBUG_CONSOLE_PORT_NAME "agent.debug_console.0"

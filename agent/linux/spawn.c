@@ -472,6 +472,11 @@ static int launch_prepare(const struct spawn_config *cfg, struct launch *l, stru
         for (int i = 0; i < 3; i++)
             if (pipe2(l->pipes[i], O_CLOEXEC) < 0)
                 return make_error(err, errno, "pipe");
+    /* As upstream: only the output pipes, and a size the kernel refuses is an error. */
+    for (int i = 1; i < 3 && !cfg->process->terminal && cfg->pipe_size > 0; i++)
+        if (fcntl(l->pipes[i][1], F_SETPIPE_SZ, cfg->pipe_size) < 0)
+            return make_error(err, errno, "set the pipe size to %d (agent.container_pipe_size)",
+                              cfg->pipe_size);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->sv) < 0)
         return make_error(err, errno, "socketpair");
     return 0;

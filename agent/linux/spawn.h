@@ -35,6 +35,7 @@ struct spawn_config {
     struct cgroup *cgroup; /* NULL or the container cgroup: the process is entered into it
                               before it runs any of its own setup */
     bool hold;             /* stop right before execve until spawn_release() (CreateContainer) */
+    int pipe_size; /* > 0: F_SETPIPE_SZ for the stdout/stderr pipes (agent.container_pipe_size) */
 };
 
 struct spawn_result {

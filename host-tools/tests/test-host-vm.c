@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(30);
+    tap_plan(33);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -120,6 +120,36 @@ int main(void)
     char *line = vm_argv_join(a);
     tap_ok(strstr(line, "-append 'console=ttyS0 ") != NULL, "joined line quotes the cmdline");
     free(line);
+    vm_argv_free(a);
+
+    /* --debug-console without vsock: Kata's two agent parameters and a second port. */
+    struct vm_config d = {.hypervisor = HV_QEMU,
+                          .accel = ACCEL_TCG,
+                          .vmm_path = "qemu-system-x86_64",
+                          .kernel = "/k/vmlinux.container",
+                          .memory_mib = 256,
+                          .cpus = 1,
+                          .serial_socket = "/r/agent.sock",
+                          .debug_console = true,
+                          .debug_console_socket = "/r/debug-console.sock",
+                          .kernel_params = "agent.log=debug"};
+    a = vm_qemu_argv(&d);
+    cmdline = after(a, "-append");
+    tap_ok(strstr(cmdline, " agent.debug_console agent.debug_console_vport=1026 agent.log=debug") &&
+               strcmp(cmdline + strlen(cmdline) - strlen("agent.log=debug"), "agent.log=debug") ==
+                   0,
+           "--debug-console: the runtime's two agent parameters; --kernel-params last");
+    tap_ok(any_contains(a, "socket,id=debugcon0,path=/r/debug-console.sock,server=on,wait=off") &&
+               any_contains(a, "virtserialport,bus=vser0.0,chardev=debugcon0,"
+                               "name=agent.debug_console.0"),
+           "--debug-console without vsock: port agent.debug_console.0 on its own socket");
+    vm_argv_free(a);
+    d.debug_console_quiet = true;
+    d.kernel_params = NULL;
+    a = vm_qemu_argv(&d);
+    cmdline = after(a, "-append");
+    tap_ok(!strstr(cmdline, "agent.debug_console") && any_contains(a, "debugcon0"),
+           "KATA_HOST_DEBUG_CONSOLE_AGENT=0: the port without the agent parameters");
     vm_argv_free(a);
 
     struct vm_config h = {.hypervisor = HV_CLH,

@@ -131,6 +131,31 @@ static void test_config(void)
            "unified_cgroup_hierarchy=false selects v1");
     init_config_clear(&c);
 
+    tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=0 cgroup_no_v1=all", &c, &err) ==
+                   0 &&
+               !c.cgroup_v1,
+           "cgroup_no_v1=all keeps v2 even with unified_cgroup_hierarchy=0");
+    init_config_clear(&c);
+    tap_ok(init_config_parse("systemd.unified_cgroup_hierarchy=0 cgroup_no_v1=memory", &c, &err) ==
+                   0 &&
+               c.cgroup_v1,
+           "cgroup_no_v1 naming one controller leaves v1 selectable");
+    init_config_clear(&c);
+    /* Kata's runtime, default image boot (kata-runtime-facts.md §1.4), nr_cpus=4. */
+    static const char runtime_line[] =
+        "tsc=reliable no_timer_check rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 "
+        "i8042.nopnp=1 i8042.noaux=1 noreplace-smp reboot=k cryptomgr.notests net.ifnames=0 "
+        "pci=lastbus=0 root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro "
+        "rootfstype=ext4 console=hvc0 console=hvc1 quiet systemd.show_status=false panic=1 "
+        "nr_cpus=4 selinux=0 systemd.unit=kata-containers.target "
+        "systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket "
+        "scsi_mod.scan=none agent.cdh_api_timeout=50 cgroup_no_v1=all "
+        "systemd.unified_cgroup_hierarchy=1";
+    tap_ok(init_config_parse(runtime_line, &c, &err) == 0 && !c.cgroup_v1 && !c.debug &&
+               c.defer_setup && strcmp(c.agent_argv[0], "/usr/bin/kata-agent") == 0,
+           "the runtime's whole command line: built-in agent, cgroup v2, systemd.* ignored");
+    init_config_clear(&c);
+
     tap_ok(init_config_parse("kata.agent=bin/agent", &c, &err) < 0 && err &&
                strstr(err->msg, "absolute"),
            "a relative agent path is refused with a message");

@@ -6,20 +6,10 @@ bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
-T=${KATA_HOST_TEST_TIMEOUT:-120}
+load helpers/kata-host
 
 setup_file() {
-    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    # The ASan build: sanitizer reports land in the output the tests compare exactly.
-    export KH=${KATA_HOST_BIN:-$KATA_BUILD/asan/bin/kata-host}
-    export WORK=$(mktemp -d /tmp/kata-host-guest.XXXXXX)
-    chmod 755 "$WORK"
-    # Every sandbox of this file lives under its own run dir, so checks see only ours.
-    export KATA_HOST_RUN_DIR=$WORK/run
-    # The CI hosts' KVM hangs real guests; the auto probe would learn that on its first boot.
-    # Tests pin TCG so their timings do not depend on that one-time probe.
-    export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+    kh_setup_file kata-host-guest
     # VM templates of this file only (the first run builds one; later runs start from it).
     export KATA_HOST_TEMPLATE_DIR=$WORK/templates
     if [ "$(id -u)" = 0 ] && [ -x "$KH" ]; then
@@ -28,24 +18,8 @@ setup_file() {
     fi
 }
 
-teardown_file() {
-    for d in "$KATA_HOST_RUN_DIR"/*/; do
-        [ -d "$d" ] && timeout 30 "$KH" stop -t 0 "$(basename "$d")" >/dev/null 2>&1
-    done
-    rm -rf "$WORK"
-}
-
-setup() {
-    [ "$(id -u)" = 0 ] || skip "needs root"
-    [ -x "$KH" ] || skip "kata-host not built"
-    [ -f "$KATA_BUILD/vmlinux.container" ] || skip "guest kernel not built (make kernel)"
-    [ -f "$KATA_BUILD/kata-containers-initrd.img" ] || skip "guest initrd not built (make initrd)"
-    command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-}
-
-kh() {
-    timeout -k 5 "$T" "$KH" "$@"
-}
+teardown_file() { kh_teardown_file; }
+setup() { kh_setup; }
 
 # No QEMU or virtiofsd of a sandbox named $1 is left, and its run dir is gone.
 assert_nothing_left() {

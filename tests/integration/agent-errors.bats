@@ -24,7 +24,7 @@ request_hex() {
 }
 
 @test "every unimplemented method of AgentService answers UNIMPLEMENTED naming it" {
-    for m in GetMetrics GetIPTables SetIPTables CopyFile AddSwap; do
+    for m in GetMetrics GetIPTables SetIPTables CopyFile; do
         run actl call grpc.AgentService "$m" ""
         assert_equal "$status" 2
         assert_output --partial UNIMPLEMENTED
@@ -176,8 +176,17 @@ request_hex() {
     actl remove --id notrun
 }
 
-@test "a storage driver not supported yet is a clear error" {
+@test "storages: an unknown driver and a blk source that is no block device are clear errors" {
+    run actl create-sandbox --storage nosuch:x:ext4:/run/kata-containers/x
+    assert_equal "$status" 2
+    assert_output --partial 'INTERNAL'
+    assert_output --partial 'Failed to find the storage handler nosuch'
     run actl create-sandbox --storage blk:/dev/vdz:ext4:/run/kata-containers/x
     assert_equal "$status" 2
-    assert_output --partial 'not supported yet'
+    assert_output --partial 'get metadata on file "/dev/vdz"'
+    run actl create-sandbox --storage blk:/dev/null:ext4:/run/kata-containers/x
+    assert_equal "$status" 2
+    assert_output --partial 'Invalid device /dev/null'
+    run actl check
+    assert_output SERVING
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# kata-agent's addresses and start-up configuration: abstract unix sockets, bad addresses and
-# bad settings make it exit 1 with a clear message (it never runs half-configured); the
-# handshake with kata-init.
+# kata-agent's addresses and start-up configuration: abstract unix sockets, bad addresses make
+# it exit 1 with a clear message; a bad setting is logged and keeps its default (agent/main.c
+# says why); the handshake with kata-init.
 bats_load_library bats-support
 bats_load_library bats-assert
 
@@ -58,19 +58,26 @@ start_agent() { # start_agent ADDR [ENV=VAL...]
     assert_output --partial 'no.such.port'
 }
 
-@test "a bad KATA_AGENT_LOG_LEVEL is a start-up error" {
-    run env KATA_AGENT_SERVER_ADDR=unix:///tmp/never.sock KATA_AGENT_LOG_LEVEL=loud timeout 10 "$AGENT_BIN"
-    assert_equal "$status" 1
-    assert_output --partial 'invalid KATA_AGENT_LOG_LEVEL loud'
-}
-
-@test "KATA_AGENT_LOG_LEVEL=debug shows debug lines; --version prints the version" {
+# Starts the agent on a fresh unix socket with ENV=VAL... and checks it serves.
+start_serving() {
     local sock
-    sock=$(mktemp -u /tmp/agent-dbg.XXXXXX)
-    start_agent "unix://$sock" KATA_AGENT_LOG_LEVEL=debug
+    sock=$(mktemp -u /tmp/agent-env.XXXXXX)
+    start_agent "unix://$sock" "$@"
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
     run "$AGENTCTL_BIN" -a "unix://$sock" check
     assert_output SERVING
+}
+
+@test "a bad KATA_AGENT_LOG_LEVEL is logged and left out: the agent serves at info" {
+    start_serving KATA_AGENT_LOG_LEVEL=loud
+    run grep -c "KATA_AGENT_LOG_LEVEL: invalid log level 'loud'" "$LOG"
+    assert_output 1
+    run grep -c '"level":"debug"' "$LOG"
+    assert_output 0
+}
+
+@test "KATA_AGENT_LOG_LEVEL=debug shows debug lines; --version prints the version" {
+    start_serving KATA_AGENT_LOG_LEVEL=debug
     run grep -c '"level":"debug"' "$LOG"
     refute_output 0
     run "$AGENT_BIN" --version

@@ -23,12 +23,13 @@ agent_setup_file() {
 }
 
 # Starts the agent; its pid goes to $WORK/agent.pid. It gets a private /run, so what it creates
-# there (bundles, sandbox files, /run/sandbox-ns) never touches the host's.
+# there (bundles, sandbox files, /run/sandbox-ns) never touches the host's. With AGENT_CMDLINE
+# set to a file, the agent sees that file as its /proc/cmdline (kernel parameters).
 agent_start() {
     rm -f "$AGENT_SOCK" "$WORK/agent.rc" "$WORK/agent.pid"
     # A small supervisor records the agent's pid and, once it exits, its exit status.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 KATA_AGENT_SERVER_ADDR=unix://$AGENT_SOCK \
-        setsid sh -c 'unshare -m --propagation private sh -c "mount -t tmpfs -o mode=755 agent-run /run && exec \"\$0\"" "$1" &
+        setsid sh -c 'unshare -m --propagation private sh -c "{ [ -z \"\$AGENT_CMDLINE\" ] || mount --bind \"\$AGENT_CMDLINE\" /proc/cmdline; } && mount -t tmpfs -o mode=755 agent-run /run && exec \"\$0\"" "$1" &
             echo $! >"$2/agent.pid"; wait $!; echo $? >"$2/agent.rc"' \
         sh "$AGENT_BIN" "$WORK" >/dev/null 2>>"$AGENT_LOG" </dev/null &
     for _ in $(seq 100); do

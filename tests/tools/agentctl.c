@@ -128,6 +128,8 @@ struct opts {
     size_t n_dns;
     char **storages;
     size_t n_storages;
+    char **devices;
+    size_t n_devices;
     bool terminal, sandbox_pidns, interactive, all, keep, readonly;
     long len, timeout, signal, rows, cols, memory;
     char **args;
@@ -141,6 +143,7 @@ static void usage(void)
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
           "  remove resize pause resume update guest-details oom-event stats\n"
           "  update-interface list-interfaces update-routes list-routes add-arp\n"
+          "  add-swap --pci SS/SS  add-swap-path --path P  update-ephemeral --storage S\n"
           "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
@@ -148,6 +151,7 @@ static void usage(void)
           "  --cgroups-path P --caps LIST|none --readonly --len N --all --data STR\n"
           "  --timeout SECS --signal N --rows R --cols C --dns LINE --storage D:SRC:FS:MP[:OPTS]\n"
           "  --memory BYTES (memory limit, no swap)\n"
+          "  --device 'TYPE;ID;VM_PATH;CONTAINER_PATH;HOST_MAJOR;HOST_MINOR' (create-container)\n"
           "  network: --mac M --name N --mtu N --ip A/P --noarp --route DEST,GW,DEV[,SRC[,SCOPE]]\n"
           "  --dev D --state N\n"
           "  -i (run: relay stdin) --keep (run: do not remove the container)\n",
@@ -184,6 +188,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         OPT_COLS,
         OPT_DNS,
         OPT_STORAGE,
+        OPT_DEVICE,
         OPT_KEEP,
         OPT_CGP,
         OPT_CAPS,
@@ -191,31 +196,19 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         OPT_MEM
     };
     static const struct option lo[] = {
-        {"id", 1, 0, OPT_ID},
-        {"exec-id", 1, 0, OPT_EXEC},
-        {"rootfs", 1, 0, OPT_ROOTFS},
-        {"terminal", 0, 0, 't'},
-        {"env", 1, 0, OPT_ENV},
-        {"cwd", 1, 0, OPT_CWD},
-        {"user", 1, 0, OPT_USER},
-        {"ns", 1, 0, OPT_NS},
-        {"hostname", 1, 0, OPT_HOST},
-        {"sandbox-pidns", 0, 0, OPT_SPIDNS},
-        {"len", 1, 0, OPT_LEN},
-        {"all", 0, 0, OPT_ALL},
-        {"data", 1, 0, OPT_DATA},
-        {"timeout", 1, 0, OPT_TIMEOUT},
-        {"signal", 1, 0, OPT_SIGNAL},
-        {"rows", 1, 0, OPT_ROWS},
-        {"cols", 1, 0, OPT_COLS},
-        {"dns", 1, 0, OPT_DNS},
-        {"storage", 1, 0, OPT_STORAGE},
-        {"keep", 0, 0, OPT_KEEP},
-        {"cgroups-path", 1, 0, OPT_CGP},
-        {"caps", 1, 0, OPT_CAPS},
-        {"readonly", 0, 0, OPT_RO},
-        {"memory", 1, 0, OPT_MEM},
-        {0, 0, 0, 0},
+        {"id", 1, 0, OPT_ID},           {"exec-id", 1, 0, OPT_EXEC},
+        {"rootfs", 1, 0, OPT_ROOTFS},   {"terminal", 0, 0, 't'},
+        {"env", 1, 0, OPT_ENV},         {"cwd", 1, 0, OPT_CWD},
+        {"user", 1, 0, OPT_USER},       {"ns", 1, 0, OPT_NS},
+        {"hostname", 1, 0, OPT_HOST},   {"sandbox-pidns", 0, 0, OPT_SPIDNS},
+        {"len", 1, 0, OPT_LEN},         {"all", 0, 0, OPT_ALL},
+        {"data", 1, 0, OPT_DATA},       {"timeout", 1, 0, OPT_TIMEOUT},
+        {"signal", 1, 0, OPT_SIGNAL},   {"rows", 1, 0, OPT_ROWS},
+        {"cols", 1, 0, OPT_COLS},       {"dns", 1, 0, OPT_DNS},
+        {"storage", 1, 0, OPT_STORAGE}, {"device", 1, 0, OPT_DEVICE},
+        {"keep", 0, 0, OPT_KEEP},       {"cgroups-path", 1, 0, OPT_CGP},
+        {"caps", 1, 0, OPT_CAPS},       {"readonly", 0, 0, OPT_RO},
+        {"memory", 1, 0, OPT_MEM},      {0, 0, 0, 0},
     };
     *o = (struct opts){.len = 32768, .signal = 15, .ns = "pid,mount,ipc,uts"};
     int c;
@@ -281,6 +274,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             break;
         case OPT_STORAGE:
             o->storages = push(o->storages, &o->n_storages, optarg);
+            break;
+        case OPT_DEVICE:
+            o->devices = push(o->devices, &o->n_devices, optarg);
             break;
         case OPT_KEEP:
             o->keep = true;
@@ -471,6 +467,11 @@ static void cmd_create_container(const struct opts *o)
     req.exec_id = (char *)(o->exec_id ? o->exec_id : o->id);
     req.oci = make_spec(o);
     req.sandbox_pidns = o->sandbox_pidns;
+    req.n_storages = o->n_storages;
+    req.storages = agentctl_storages(o->storages, o->n_storages);
+    req.n_devices = o->n_devices;
+    req.devices = agentctl_devices(o->devices, o->n_devices);
+    agentctl_spec_devices(req.oci->linux, o->devices, o->n_devices);
     call_empty("CreateContainer", &req.base);
 }
 
@@ -806,6 +807,8 @@ int main(int argc, char **argv)
         return ret;
     }
     ret = agentctl_net(client, timeout_ns, argc, argv);
+    if (ret < 0)
+        ret = agentctl_hotplug(client, timeout_ns, argc, argv);
     if (ret >= 0) {
         ttrpc_client_free(client);
         return ret;
@@ -836,30 +839,8 @@ int main(int argc, char **argv)
         req.n_dns = o.n_dns;
         req.dns = o.dns;
         req.sandbox_pidns = o.sandbox_pidns;
-        Grpc__Storage **st = xcalloc(o.n_storages + 1, sizeof(*st));
-        for (size_t i = 0; i < o.n_storages; i++) {
-            /* DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT] */
-            char *f[5] = {0};
-            char *s = xstrdup(o.storages[i]);
-            for (int k = 0; k < 5; k++)
-                f[k] = strsep(&s, ":");
-            st[i] = xmalloc(sizeof(**st));
-            grpc__storage__init(st[i]);
-            st[i]->driver = f[0] ? f[0] : "";
-            st[i]->source = f[1] ? f[1] : "";
-            st[i]->fstype = f[2] ? f[2] : "";
-            st[i]->mount_point = f[3] ? f[3] : "";
-            if (f[4]) {
-                char **v = NULL;
-                size_t n = 0;
-                for (char *t = strtok(f[4], ","); t; t = strtok(NULL, ","))
-                    v = push(v, &n, t);
-                st[i]->n_options = n;
-                st[i]->options = v;
-            }
-        }
         req.n_storages = o.n_storages;
-        req.storages = st;
+        req.storages = agentctl_storages(o.storages, o.n_storages);
         call_empty("CreateSandbox", &req.base);
     } else if (strcmp(cmd, "destroy-sandbox") == 0) {
         Grpc__DestroySandboxRequest req = GRPC__DESTROY_SANDBOX_REQUEST__INIT;

@@ -1,7 +1,8 @@
-/* What agentctl.c and agentctl-net.c share. */
+/* What agentctl.c, agentctl-net.c and agentctl-hotplug.c share. */
 #pragma once
 #include <stdint.h>
 
+#include "agent.pb-c.h"
 #include "ttrpc.h"
 
 /* One call; on failure prints and exits (2: status from the agent, 1: transport). */
@@ -10,3 +11,10 @@ ProtobufCMessage *agentctl_call(struct ttrpc_client *client, const char *svc, co
                                 const ProtobufCMessageDescriptor *resp_desc, int64_t tmo);
 /* The networking subcommands (agentctl-net.c). */
 int agentctl_net(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
+/* Storage messages from DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT] specs (agentctl-hotplug.c). */
+Grpc__Storage **agentctl_storages(char **specs, size_t n);
+/* Device messages, and their spec entries, from TYPE;ID;VM_PATH;CONTAINER_PATH;MAJOR;MINOR. */
+Grpc__Device **agentctl_devices(char **specs, size_t n);
+void agentctl_spec_devices(Grpc__Linux *l, char **specs, size_t n);
+/* AddSwap, AddSwapPath, UpdateEphemeralMounts. */
+int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);

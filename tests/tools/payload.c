@@ -2,6 +2,7 @@
  * distro image: `payload CMD [ARGS]`. Every subcommand exits 0 on success and 1 with a message
  * on stderr on failure, so a test can tell its own mistakes from the agent's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static int usage(void)
 {
     fputs("usage: payload cat|echo ARGS|echo-stderr ARGS|printenv [VAR]|cwd|id|isatty [FD]|pause|\n"
           "  sleep SECS|exit N|kill-self SIG|trap-term|pattern BYTES|fork-orphans N|print-caps|\n"
-          "  memhog MIB|hostname|pid\n",
+          "  memhog MIB|hostname|pid|pipe-size\n",
           stderr);
     return 2;
 }
@@ -218,6 +219,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "pid") == 0) {
         printf("%d\n", getpid());
+        return 0;
+    }
+    if (strcmp(cmd, "pipe-size") == 0) { /* of stdout and stderr (agent.container_pipe_size) */
+        int out = fcntl(1, F_GETPIPE_SZ), err = fcntl(2, F_GETPIPE_SZ);
+        if (out < 0 || err < 0)
+            return die("F_GETPIPE_SZ");
+        printf("%d %d\n", out, err);
         return 0;
     }
     return usage();

@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 
 . tests/lib/tap.sh
 
-for f in "$init_bin" "$agent_bin"; do
+for f in "$init_bin" "$agent_bin" "$build/tools/kata-image-layout"; do
     if [ ! -x "$f" ]; then
         echo "1..1"
         echo "ok 1 # skip $f not built (make bins)"
@@ -34,7 +34,8 @@ trap 'rm -rf "$work1" "$work2"' EXIT
 build_all() { # build_all DIR
     rootfs-builder/build-rootfs.sh "$1/rootfs" "$init_bin" "$agent_bin" >"$1/log" 2>&1 &&
         image/mk-initrd.sh "$1/rootfs" "$1/initrd.img" >>"$1/log" 2>&1 &&
-        image/mk-image.sh "$1/rootfs" "$1/disk.img" >>"$1/log" 2>&1
+        KATA_IMAGE_LAYOUT=$build/tools/kata-image-layout \
+            image/mk-image.sh "$1/rootfs" "$1/disk.img" >>"$1/log" 2>&1
 }
 
 check "first build" build_all "$work1"
@@ -101,10 +102,12 @@ check "busybox data stored once for its two hard links" \
 check "the two busybox links share one inode" \
     [ "$(awk -F'\t' '$1 == "bin/busybox" || $1 == "opt/kata/rootfs/bin/busybox" { print $8 "/" $5 }' "$work1/entries" | sort -u | wc -l)" -eq 1 ]
 
-# The disk image: ext4 with the fixed identity, holding init.
+# The disk image: ext4 with the fixed identity, holding init, in p1 at 3 MiB (the layout itself
+# is checked by image-layout.sh).
+fs="$work1/disk.img?offset=$((3 << 20))"
 check "disk image is ext4 with the fixed UUID" \
-    bash -c "dumpe2fs -h '$work1/disk.img' 2>/dev/null | grep -q 'Filesystem UUID: *6b617461-2d67-7565-7374-2d726f6f7466'"
+    bash -c "dumpe2fs -h '$fs' 2>/dev/null | grep -q 'Filesystem UUID: *6b617461-2d67-7565-7374-2d726f6f7466'"
 check "disk image has /sbin/init -> ../init" \
-    bash -c "debugfs -R 'stat /sbin/init' '$work1/disk.img' 2>/dev/null | grep -q 'Fast link dest: \"../init\"'"
+    bash -c "debugfs -R 'stat /sbin/init' '$fs' 2>/dev/null | grep -q 'Fast link dest: \"../init\"'"
 
 echo "1..$n"
