@@ -21,6 +21,8 @@
 #endif
 /* Where bundles live, as upstream (CONTAINER_BASE). */
 #define AGENT_CONTAINER_BASE "/run/kata-containers"
+/* The host's shared directory in the guest (upstream's KATA_GUEST_SHARE_DIR). */
+#define AGENT_SHARE_DIR AGENT_CONTAINER_BASE "/shared/containers/"
 
 /* ------------------------------------------------------------ parked calls (park.c) */
 
@@ -234,6 +236,14 @@ void guest_get_details(struct ttrpc_call *call, void *sb);
 void guest_reseed_random(struct ttrpc_call *call, void *sb);
 void guest_set_date_time(struct ttrpc_call *call, void *sb);
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ file and metrics RPCs */
+
+/* CopyFile (copyfile.c): writes below AGENT_SHARE_DIR only, resolved inside it. */
+void copyfile_handle(struct ttrpc_call *call, void *sb);
+/* GetMetrics (metrics.c): Prometheus text exposition of upstream's kata_agent_* and
+ * kata_guest_* families. */
+void metrics_get(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ rpc.c */
 

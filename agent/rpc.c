@@ -284,6 +284,8 @@ static const struct {
     {"AddARPNeighbors", network_add_arp_neighbors},
     {"ListInterfaces", network_list_interfaces},
     {"ListRoutes", network_list_routes},
+    {"CopyFile", copyfile_handle},
+    {"GetMetrics", metrics_get},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

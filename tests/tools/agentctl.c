@@ -141,6 +141,7 @@ static void usage(void)
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
           "  remove resize pause resume update guest-details oom-event stats\n"
           "  update-interface list-interfaces update-routes list-routes add-arp\n"
+          "  copy-file push metrics get-iptables set-iptables (see agentctl-files.c)\n"
           "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
@@ -806,6 +807,8 @@ int main(int argc, char **argv)
         return ret;
     }
     ret = agentctl_net(client, timeout_ns, argc, argv);
+    if (ret < 0)
+        ret = agentctl_files(client, timeout_ns, argc, argv);
     if (ret >= 0) {
         ttrpc_client_free(client);
         return ret;

@@ -10,3 +10,5 @@ ProtobufCMessage *agentctl_call(struct ttrpc_client *client, const char *svc, co
                                 const ProtobufCMessageDescriptor *resp_desc, int64_t tmo);
 /* The networking subcommands (agentctl-net.c). */
 int agentctl_net(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
+/* CopyFile, GetMetrics, Get/SetIPTables subcommands (agentctl-files.c). */
+int agentctl_files(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
