@@ -286,6 +286,8 @@ static const struct {
     {"ListRoutes", network_list_routes},
     {"CopyFile", copyfile_handle},
     {"GetMetrics", metrics_get},
+    {"GetIPTables", iptables_get},
+    {"SetIPTables", iptables_set},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

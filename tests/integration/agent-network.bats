@@ -7,30 +7,17 @@ load agent_helper
 MAC=02:00:00:00:00:01
 
 setup_file() {
-    export NETNS=kata-agent-net-$$
-    export REAL_AGENT_BIN=${AGENT_BIN:-$BATS_TEST_DIRNAME/../../build/asan/bin/kata-agent}
-    export NS_WRAP_DIR
-    NS_WRAP_DIR=$(mktemp -d /tmp/agent-netns.XXXXXX)
-    if [ "$(id -u)" = 0 ] && [ -x "$REAL_AGENT_BIN" ] && ip netns add "$NETNS"; then
-        ip -n "$NETNS" link set lo up
+    if agent_netns_setup "kata-agent-net-$$"; then
         ip -n "$NETNS" link add v0 type veth peer name v1
         ip -n "$NETNS" link set v0 address "$MAC"
         ip -n "$NETNS" link set v1 up
-        # the agent gets a private /run, which hides /run/netns: keep a handle elsewhere
-        touch "$NS_WRAP_DIR/net"
-        mount --bind "/run/netns/$NETNS" "$NS_WRAP_DIR/net"
-        printf '#!/bin/sh\nexec nsenter --net="$NS_WRAP_DIR/net" "$REAL_AGENT_BIN" "$@"\n' >"$NS_WRAP_DIR/agent"
-        chmod 755 "$NS_WRAP_DIR/agent"
-        export AGENT_BIN=$NS_WRAP_DIR/agent
     fi
     agent_setup_file
 }
 
 teardown_file() {
     agent_teardown_file
-    umount "$NS_WRAP_DIR/net" 2>/dev/null || true
-    ip netns del "$NETNS" 2>/dev/null || true
-    rm -rf "$NS_WRAP_DIR"
+    agent_netns_teardown
 }
 
 setup() {

@@ -101,3 +101,28 @@ wait_for_file() {
     done
     return 1
 }
+
+# Makes $AGENT_BIN a wrapper that runs the agent in the network namespace $1 (created here with
+# lo up; the caller adds what else it needs with `ip -n`). Sets NETNS and NS_WRAP_DIR; undone
+# by agent_netns_teardown. Returns non-zero (no wrapper) when not root or the namespace cannot
+# be made.
+agent_netns_setup() {
+    export NETNS=$1
+    export REAL_AGENT_BIN=${AGENT_BIN:-$BATS_TEST_DIRNAME/../../build/asan/bin/kata-agent}
+    NS_WRAP_DIR=$(mktemp -d /tmp/agent-netns.XXXXXX)
+    export NS_WRAP_DIR
+    [ "$(id -u)" = 0 ] && [ -x "$REAL_AGENT_BIN" ] && ip netns add "$NETNS" || return 1
+    ip -n "$NETNS" link set lo up
+    # the agent gets a private /run, which hides /run/netns: keep a handle elsewhere
+    touch "$NS_WRAP_DIR/net"
+    mount --bind "/run/netns/$NETNS" "$NS_WRAP_DIR/net"
+    printf '#!/bin/sh\nexec nsenter --net="$NS_WRAP_DIR/net" "$REAL_AGENT_BIN" "$@"\n' >"$NS_WRAP_DIR/agent"
+    chmod 755 "$NS_WRAP_DIR/agent"
+    export AGENT_BIN=$NS_WRAP_DIR/agent
+}
+
+agent_netns_teardown() {
+    umount "$NS_WRAP_DIR/net" 2>/dev/null || true
+    ip netns del "$NETNS" 2>/dev/null || true
+    rm -rf "$NS_WRAP_DIR"
+}
