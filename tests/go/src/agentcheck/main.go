@@ -183,6 +183,6 @@ func main() {
 
 	_, err = agent(c, "StartContainer", str(1, "no-such-container"))
 	tap(status.Code(err) == codes.InvalidArgument, "unknown container id is InvalidArgument", err)
-	_, err = agent(c, "GetMetrics", nil)
+	_, err = agent(c, "SetPolicy", nil)
 	tap(status.Code(err) == codes.Unimplemented, "unimplemented method is Unimplemented", err)
 }
