@@ -25,6 +25,8 @@
 #define AGENT_ERR_NO_CONTAINER "Invalid container id"
 /* Where bundles live, as upstream (CONTAINER_BASE). */
 #define AGENT_CONTAINER_BASE "/run/kata-containers"
+/* The host's shared directory in the guest (upstream's KATA_GUEST_SHARE_DIR). */
+#define AGENT_SHARE_DIR AGENT_CONTAINER_BASE "/shared/containers/"
 
 /* ------------------------------------------------------------ parked calls (park.c) */
 
@@ -191,6 +193,7 @@ struct sandbox {
     size_t n_oom_queue;
     void (*on_destroyed)(void *data);
     void *on_destroyed_data;
+    struct command *commands; /* helper programs running (command.c): their pids are theirs */
 };
 
 void sandbox_init(struct sandbox *sb, struct loop *loop, struct agent_config *config);
@@ -303,6 +306,42 @@ void cpumem_hotplug_by_probe(struct ttrpc_call *call, void *sb);
 void volume_stats(struct ttrpc_call *call, void *sb);
 void volume_resize(struct ttrpc_call *call, void *sb);
 void diagnostic_get(struct ttrpc_call *call, void *sb);
+
+/* ------------------------------------------------------------ helper programs (command.c) */
+
+struct command;
+struct command_result {
+    bool exited; /* wstatus is valid */
+    int wstatus;
+    bool stdin_timed_out;  /* stdin was not taken within its deadline: killed */
+    bool timed_out;        /* the whole run passed its deadline: killed */
+    const char *out, *err; /* NUL-terminated; valid during the callback only */
+    size_t out_len, err_len;
+};
+typedef void (*command_done_fn)(struct command *c, const struct command_result *res, void *data);
+/* Runs argv (argv[0] an absolute path) with `in` on its stdin (not copied: it must outlive the
+ * command; in_len 0 gives an empty stdin), collecting stdout and stderr. `done` runs from the
+ * loop once the program has exited and closed both, or when a deadline passed (the program
+ * is then killed); the command is freed after it. Fails (nothing started) when the program
+ * cannot be executed. */
+int command_start(struct sandbox *sb, char *const argv[], const uint8_t *in, size_t in_len,
+                  int64_t stdin_timeout_ns, int64_t timeout_ns, command_done_fn done, void *data,
+                  struct command **ret, struct kerr **err);
+/* Kills the program and frees the command; `done` does not run. */
+void command_cancel(struct command *c);
+/* The reaper: true when pid was a command's (its status is recorded). */
+bool command_reaped(struct sandbox *sb, pid_t pid, int wstatus);
+
+/* ------------------------------------------------------------ file, metrics and iptables RPCs */
+
+/* CopyFile (copyfile.c): writes below AGENT_SHARE_DIR only, resolved inside it. */
+void copyfile_handle(struct ttrpc_call *call, void *sb);
+/* GetMetrics (metrics.c): Prometheus text exposition of upstream's kata_agent_* and
+ * kata_guest_* families. */
+void metrics_get(struct ttrpc_call *call, void *sb);
+/* GetIPTables / SetIPTables (iptables.c): run the guest's iptables-save/-restore from the loop. */
+void iptables_get(struct ttrpc_call *call, void *sb);
+void iptables_set(struct ttrpc_call *call, void *sb);
 
 /* ------------------------------------------------------------ rpc.c */
 

@@ -21,9 +21,6 @@
 #define RNDRESEEDCRNG _IO('R', 0x07)
 #endif
 
-/* Where the shared virtio-fs directory is mounted in the guest. */
-#define GUEST_SHARE_DIR AGENT_CONTAINER_BASE "/shared/containers/"
-
 #define SYSFS_MEMORY_BLOCK_SIZE "/sys/devices/system/memory/block_size_bytes"
 #define SYSFS_MEMORY_PROBE "/sys/devices/system/memory/probe"
 
@@ -154,7 +151,7 @@ void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb)
         if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
             continue;
         unescape(mp);
-        if (strncmp(mp, GUEST_SHARE_DIR, strlen(GUEST_SHARE_DIR)) != 0)
+        if (strncmp(mp, AGENT_SHARE_DIR, strlen(AGENT_SHARE_DIR)) != 0)
             continue;
         struct stat st;
         if (stat(mp, &st) < 0)

@@ -306,6 +306,10 @@ static const struct {
     {"UpdateEphemeralMounts", storage_update_ephemeral_mounts},
     {"AddSwap", add_swap},
     {"AddSwapPath", swap_add_path},
+    {"CopyFile", copyfile_handle},
+    {"GetMetrics", metrics_get},
+    {"GetIPTables", iptables_get},
+    {"SetIPTables", iptables_set},
 };
 
 void rpc_register(struct ttrpc_server *srv, struct sandbox *sb)

@@ -290,6 +290,8 @@ void sandbox_reap(struct sandbox *sb)
             log_debug("reaper", "pid %d of container %s (%s) exited, status 0x%x", (int)pid,
                       found->ctr->id, found->exec_id, st);
             proc_exited(found, st);
+        } else {
+            (void)command_reaped(sb, pid, st);
         }
     }
 }

@@ -9,7 +9,7 @@ PKGS=(
   qemu-system-x86 socat
   bats bats-assert bats-support crun util-linux iproute2 procps bsdutils
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
-  python3-protobuf
+  python3-protobuf python3-prometheus-client iptables
   file
 )
 # `--bench`: what only `make bench` needs. Debian's stock kernel is the boot-time baseline;

@@ -7,8 +7,11 @@ load agent_helper
 MAC=02:00:00:00:00:01
 
 setup_file() {
-    export NETNS=kata-agent-net-$$
-    agent_netns_setup "$MAC"
+    if agent_netns_setup "kata-agent-net-$$"; then
+        ip -n "$NETNS" link add v0 type veth peer name v1
+        ip -n "$NETNS" link set v0 address "$MAC"
+        ip -n "$NETNS" link set v1 up
+    fi
     agent_setup_file
 }
 

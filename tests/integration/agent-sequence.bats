@@ -12,9 +12,12 @@ load agent_helper
 MAC=02:00:00:00:5e:01
 
 setup_file() {
-    export NETNS=kata-seq-net-$$
     export SEQDRIVER=${KATA_BUILD:-$BATS_TEST_DIRNAME/../../build}/go/bin/seqdriver
-    agent_netns_setup "$MAC"
+    if agent_netns_setup "kata-seq-net-$$"; then
+        ip -n "$NETNS" link add v0 type veth peer name v1
+        ip -n "$NETNS" link set v0 address "$MAC"
+        ip -n "$NETNS" link set v1 up
+    fi
     agent_setup_file
 }
 

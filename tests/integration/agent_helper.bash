@@ -103,26 +103,23 @@ wait_for_file() {
     return 1
 }
 
-# The agent in a network namespace of its own holding a veth pair v0 (with MAC $1) / v1: sets
-# AGENT_BIN to a wrapper that enters it. Call from setup_file before agent_setup_file; the
-# namespace is named $NETNS. agent_netns_teardown removes it.
+# Makes $AGENT_BIN a wrapper that runs the agent in the network namespace $1 (created here with
+# lo up; the caller adds what else it needs with `ip -n`). Sets NETNS and NS_WRAP_DIR; undone
+# by agent_netns_teardown. Returns non-zero (no wrapper) when not root or the namespace cannot
+# be made.
 agent_netns_setup() {
-    local mac=$1
+    export NETNS=$1
     export REAL_AGENT_BIN=${AGENT_BIN:-$BATS_TEST_DIRNAME/../../build/asan/bin/kata-agent}
-    export NS_WRAP_DIR
     NS_WRAP_DIR=$(mktemp -d /tmp/agent-netns.XXXXXX)
-    if [ "$(id -u)" = 0 ] && [ -x "$REAL_AGENT_BIN" ] && ip netns add "$NETNS"; then
-        ip -n "$NETNS" link set lo up
-        ip -n "$NETNS" link add v0 type veth peer name v1
-        ip -n "$NETNS" link set v0 address "$mac"
-        ip -n "$NETNS" link set v1 up
-        # the agent gets a private /run, which hides /run/netns: keep a handle elsewhere
-        touch "$NS_WRAP_DIR/net"
-        mount --bind "/run/netns/$NETNS" "$NS_WRAP_DIR/net"
-        printf '#!/bin/sh\nexec nsenter --net="$NS_WRAP_DIR/net" "$REAL_AGENT_BIN" "$@"\n' >"$NS_WRAP_DIR/agent"
-        chmod 755 "$NS_WRAP_DIR/agent"
-        export AGENT_BIN=$NS_WRAP_DIR/agent
-    fi
+    export NS_WRAP_DIR
+    [ "$(id -u)" = 0 ] && [ -x "$REAL_AGENT_BIN" ] && ip netns add "$NETNS" || return 1
+    ip -n "$NETNS" link set lo up
+    # the agent gets a private /run, which hides /run/netns: keep a handle elsewhere
+    touch "$NS_WRAP_DIR/net"
+    mount --bind "/run/netns/$NETNS" "$NS_WRAP_DIR/net"
+    printf '#!/bin/sh\nexec nsenter --net="$NS_WRAP_DIR/net" "$REAL_AGENT_BIN" "$@"\n' >"$NS_WRAP_DIR/agent"
+    chmod 755 "$NS_WRAP_DIR/agent"
+    export AGENT_BIN=$NS_WRAP_DIR/agent
 }
 
 agent_netns_teardown() {

@@ -46,13 +46,13 @@ if ok:
     ok = stream == 1 and typ == 2 and body.endswith(b"\x12\x02\x08\x01")
 tap.ok(ok, "Health.Check over the serial channel is SERVING", hdr)
 
-os.write(master, frame(3, b"grpc.AgentService", b"GetMetrics"))
+os.write(master, frame(3, b"grpc.AgentService", b"SetPolicy"))
 hdr = read_exact(10)
 ok = len(hdr) == 10
 if ok:
     length, stream, typ, flags = struct.unpack(">IIBB", hdr)
     body = read_exact(length)
-    ok = stream == 3 and b"GetMetrics" in body
+    ok = stream == 3 and b"SetPolicy" in body
 tap.ok(ok, "a second request on the same channel is answered (UNIMPLEMENTED)", hdr)
 
 os.close(master)

@@ -144,6 +144,7 @@ static void usage(void)
           "  remove resize pause resume update guest-details oom-event stats\n"
           "  update-interface list-interfaces update-routes list-routes add-arp\n"
           "  add-swap --pci SS/SS  add-swap-path --path P  update-ephemeral --storage S\n"
+          "  copy-file push metrics get-iptables set-iptables (see agentctl-files.c)\n"
           "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
@@ -809,6 +810,8 @@ int main(int argc, char **argv)
     ret = agentctl_net(client, timeout_ns, argc, argv);
     if (ret < 0)
         ret = agentctl_hotplug(client, timeout_ns, argc, argv);
+    if (ret < 0)
+        ret = agentctl_files(client, timeout_ns, argc, argv);
     if (ret >= 0) {
         ttrpc_client_free(client);
         return ret;

@@ -18,3 +18,5 @@ Grpc__Device **agentctl_devices(char **specs, size_t n);
 void agentctl_spec_devices(Grpc__Linux *l, char **specs, size_t n);
 /* AddSwap, AddSwapPath, UpdateEphemeralMounts. */
 int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
+/* CopyFile, GetMetrics, Get/SetIPTables subcommands (agentctl-files.c). */
+int agentctl_files(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);

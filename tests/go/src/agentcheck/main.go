@@ -183,6 +183,6 @@ func main() {
 
 	_, err = agent(c, "WaitProcess", str(1, "no-such-container"))
 	tap(status.Code(err) == codes.InvalidArgument, "WaitProcess: unknown container id is InvalidArgument", err)
-	_, err = agent(c, "GetMetrics", nil)
+	_, err = agent(c, "MemAgentMemcgSet", nil)
 	tap(status.Code(err) == codes.Unimplemented, "unimplemented method is Unimplemented", err)
 }
