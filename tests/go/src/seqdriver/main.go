@@ -354,6 +354,14 @@ func (d *driver) run(healthEvery time.Duration) {
 			Lladdr: "02:00:00:00:00:99", State: 0x80}}}}, nil)
 	tap(err == nil, "AddARPNeighbors{gateway, permanent}", err)
 
+	// [agent.kata] kernel_modules (empty by default): one the guest cannot load fails the call
+	// with modprobe's status and output, and leaves nothing behind
+	err = d.agent("CreateSandbox", &pb.CreateSandboxRequest{Hostname: hostname, SandboxId: sandboxID,
+		KernelModules: []*pb.KernelModule{{Name: "kata_seq_no_such_module"}}}, nil)
+	st, _ := status.FromError(err)
+	tap(status.Code(err) == codes.Internal && (strings.HasPrefix(st.Message(), "load_kernel_module return code: 1 stdout:") || st.Message() == "No such file or directory (os error 2)"),
+		"CreateSandbox with a kernel module that cannot be loaded: INTERNAL with modprobe's status and output (or no modprobe)", err)
+
 	err = d.agent("CreateSandbox", &pb.CreateSandboxRequest{
 		Hostname: hostname,
 		Dns:      []string{"nameserver " + gateway, "search default.svc.cluster.local svc.cluster.local"},
@@ -566,7 +574,7 @@ func (d *driver) run(healthEvery time.Duration) {
 	tap(err == nil, "DestroySandbox with no container left is answered", err)
 	select {
 	case err := <-oomDone:
-		st, _ := status.FromError(err)
+		st, _ = status.FromError(err)
 		tap(status.Code(err) == codes.Internal && st.Message() == `""`,
 			"the parked GetOOMEvent fails INTERNAL when the sandbox is destroyed, as upstream's", err)
 	case <-time.After(10 * time.Second):
