@@ -462,7 +462,8 @@ func (d *driver) run(healthEvery time.Duration) {
 
 	// ---- exec: I/O, exit status, the sandbox's view from inside
 	script := "cat /etc/hostname /etc/resolv.conf; hostname; ps -o comm; cat /kata-run/" + sandboxID + "/config.json; echo; " +
-		"cat /kata-run/" + appID + "/config.json; echo; ls /kata-run/" + sandboxID + "/rootfs/bin/payload; echo oops >&2; exit 7"
+		"cat /kata-run/" + appID + "/config.json; echo; ls /kata-run/" + sandboxID + "/rootfs/bin/payload; " +
+		"echo DNS:; cat /kata-run/sandbox/resolv.conf; grep -c ' /dev/shm ' /proc/self/mountinfo; echo oops >&2; exit 7"
 	err = d.agent("ExecProcess", &pb.ExecProcessRequest{ContainerId: appID, ExecId: execID, Process: &pb.Process{
 		Args: []string{"/bin/sh", "-c", script}, Env: []string{"PATH=/bin:/usr/bin"}, Cwd: "/", User: &pb.User{}}}, nil)
 	tap(err == nil, "ExecProcess in the app", err)
@@ -483,6 +484,8 @@ func (d *driver) run(healthEvery time.Duration) {
 		"the exec shares the sandbox pid namespace (sees the pause process)", out)
 	tap(strings.Contains(out, "/kata-run/"+sandboxID+"/rootfs/bin/payload"),
 		"the pause rootfs is bound at /run/kata-containers/<cid>/rootfs", out)
+	tap(strings.Contains(out, "DNS:\nnameserver "+gateway+"\nsearch default.svc.cluster.local svc.cluster.local\n1\n"),
+		"CreateSandbox's dns lines are the sandbox resolv.conf; the shm storage is the container's /dev/shm", out)
 	var cfg struct {
 		Version string `json:"ociVersion"`
 		Root    struct {
