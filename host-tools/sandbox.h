@@ -27,7 +27,8 @@ struct sandbox {
     struct vm_config vmc;
     struct vm vm;
     bool vm_started;
-    char *kernel, *initrd, *firmware, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
+    char *kernel, *initrd, *image, *firmware, *vmm_path, *serial_socket, *hvsock_socket,
+        *vfs_socket;
     char *console_log;
     enum accel_mode accel;
     bool use_template;  /* start from a template VM (template.h) when one can be had */
