@@ -151,6 +151,20 @@ root_is() {
     assert_line --index "$((${#lines[@]} - 2))" 2048
 }
 
+@test "nvdimm: CreateSandbox as the runtime sends it works on the read-only root" {
+    vm nvdimm
+    # DNS lines (bound over /etc/resolv.conf from /run) and the ephemeral shm storage.
+    run actl create-sandbox --id shape-sb --hostname shape-host --dns 'nameserver 192.0.2.53' \
+        --storage 'ephemeral:shm:tmpfs:/run/kata-containers/sandbox/shm:noexec,nosuid,nodev,mode=1777,size=67108864'
+    assert_success
+    # mount point and file system type (the field after the "-" separator)
+    run guest_sh 'awk "\$5 == \"/etc/resolv.conf\" || \$5 ~ /sandbox.shm\$/ {
+        for (i = 7; i < NF; i++) if (\$i == \"-\") print \$5, \$(i + 1) }" /proc/1/mountinfo'
+    assert_success
+    assert_line "/etc/resolv.conf tmpfs"
+    assert_line "/run/kata-containers/sandbox/shm tmpfs"
+}
+
 @test "nvdimm: the guest sees the runtime's command line and CPU topology" {
     sees_runtime_cmdline nvdimm
 }
