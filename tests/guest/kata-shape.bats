@@ -165,6 +165,18 @@ root_is() {
     assert_line "/run/kata-containers/sandbox/shm tmpfs"
 }
 
+@test "nvdimm: containerd's Go ttrpc client runs a lifecycle through DIR/agent.sock unchanged" {
+    local check=$KATA_BUILD/go/bin/agentcheck
+    [ -x "$check" ] || skip "agentcheck not built (make test-deps)"
+    vm nvdimm
+    run timeout 60 "$check" "$DIR/agent.sock" /opt/kata/rootfs
+    assert_success
+    assert_line --index 0 1..9
+    refute_output --partial 'not ok'
+    run grep -c '^ok' <<<"$output"
+    assert_output 9
+}
+
 @test "nvdimm: the guest sees the runtime's command line and CPU topology" {
     sees_runtime_cmdline nvdimm
 }
