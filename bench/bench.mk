@@ -17,3 +17,9 @@ BENCH_TARGETS += bench-agent
 .PHONY: bench-agent
 bench-agent: build/bin/kata-agent build/bin/agentctl
 	@bench/agent.sh
+
+# Boot to agent ready in Kata's default VM shape: image on NVDIMM vs initrd (and virtio-blk).
+BENCH_TARGETS += bench-kata-shape
+.PHONY: bench-kata-shape
+bench-kata-shape: build/bin/agentctl kernel initrd image
+	@bench/kata-shape.sh

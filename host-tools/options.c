@@ -165,6 +165,8 @@ enum {
     OPT_VM_CPUS,
     OPT_KERNEL,
     OPT_INITRD,
+    OPT_BOOT,
+    OPT_IMAGE,
     OPT_FIRMWARE,
     OPT_NO_TEMPLATE,
     OPT_NAME,
@@ -243,6 +245,8 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
         {"vm-cpus", required_argument, NULL, OPT_VM_CPUS},
         {"kernel", required_argument, NULL, OPT_KERNEL},
         {"initrd", required_argument, NULL, OPT_INITRD},
+        {"boot", required_argument, NULL, OPT_BOOT},
+        {"image", required_argument, NULL, OPT_IMAGE},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"no-template", no_argument, NULL, OPT_NO_TEMPLATE},
         {"name", required_argument, NULL, OPT_NAME},
@@ -303,6 +307,20 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
             break;
         case OPT_INITRD:
             o.initrd = optarg;
+            break;
+        case OPT_BOOT:
+            if (strcmp(optarg, "initrd") == 0)
+                o.boot = BOOT_INITRD;
+            else if (strcmp(optarg, "image") == 0)
+                o.boot = BOOT_IMAGE;
+            else if (strcmp(optarg, "image-blk") == 0)
+                o.boot = BOOT_IMAGE_BLK;
+            else
+                r = make_error(err, EINVAL, "--boot '%s' must be initrd, image or image-blk",
+                               optarg);
+            break;
+        case OPT_IMAGE:
+            o.image = optarg;
             break;
         case OPT_NO_TEMPLATE:
             o.no_template = true;
@@ -392,6 +410,10 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
                        "--debug-console and --kernel-params need a VM; not with --agent-addr");
     if (r >= 0 && o.agent_addr && o.detach)
         r = make_error(err, EINVAL, "--detach needs a VM; it cannot be used with --agent-addr");
+    if (r >= 0 && o.image && o.boot == BOOT_INITRD)
+        r = make_error(err, EINVAL, "--image is for --boot image or --boot image-blk");
+    if (r >= 0 && o.initrd && o.boot != BOOT_INITRD)
+        r = make_error(err, EINVAL, "--initrd cannot be combined with --boot image*");
     if (r < 0) {
         options_free_run(&o);
         return r < 0 ? r : -EINVAL;

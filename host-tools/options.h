@@ -10,6 +10,10 @@
 enum hypervisor { HV_AUTO, HV_QEMU, HV_CLH };
 enum share_kind { SHARE_AUTO, SHARE_VIRTIOFS, SHARE_9P };
 enum accel_mode { ACCEL_AUTO, ACCEL_TCG, ACCEL_KVM };
+/* How the guest's root arrives: the initrd (our default: the fastest here), or Kata's disk
+ * image the way the runtime attaches it by default (a read-only NVDIMM, root /dev/pmem0p1 with
+ * DAX) or with disable_image_nvdimm=true (virtio-blk, root /dev/vda1). */
+enum boot_kind { BOOT_INITRD, BOOT_IMAGE, BOOT_IMAGE_BLK };
 
 /* A growable array of borrowed strings, NULL-terminated. */
 struct strv {
@@ -50,6 +54,8 @@ struct run_opts {
     uint64_t vm_memory_mib;
     unsigned vm_cpus;
     const char *kernel, *initrd;
+    enum boot_kind boot;
+    const char *image;    /* --image: the disk image for BOOT_IMAGE* */
     const char *firmware; /* QEMU -bios; NULL: qboot when installed; "default": QEMU's */
     bool detach, verbose, dry_run;
     bool no_template;          /* boot every time (see template.h) */

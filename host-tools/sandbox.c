@@ -95,22 +95,41 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         if (sb->firmware && !o->dry_run && access(sb->firmware, R_OK) < 0)
             return make_error(err, errno, "--firmware %s", sb->firmware);
     }
+    if (o->boot != BOOT_INITRD && hv != HV_QEMU)
+        return make_error(err, EINVAL,
+                          "--boot image needs QEMU (the image is an NVDIMM or a "
+                          "virtio-blk disk as Kata's QEMU runtime attaches it)");
     sb->kernel = o->kernel ? xstrdup(o->kernel) : paths_find_artifact("vmlinux.container");
-    sb->initrd = o->initrd ? xstrdup(o->initrd) : paths_find_artifact("kata-containers-initrd.img");
     if (!sb->kernel)
         return make_error(err, ENOENT,
                           "guest kernel vmlinux.container not found next to kata-host (build it "
                           "with `make kernel` or pass --kernel)");
-    if (!sb->initrd)
-        return make_error(err, ENOENT,
-                          "guest initrd kata-containers-initrd.img not found next to kata-host "
-                          "(build it with `make initrd` or pass --initrd)");
+    if (o->boot == BOOT_INITRD) {
+        sb->initrd =
+            o->initrd ? xstrdup(o->initrd) : paths_find_artifact("kata-containers-initrd.img");
+        if (!sb->initrd)
+            return make_error(err, ENOENT,
+                              "guest initrd kata-containers-initrd.img not found next to "
+                              "kata-host (build it with `make initrd` or pass --initrd)");
+    } else {
+        sb->image = o->image ? xstrdup(o->image) : paths_find_artifact("kata-containers.img");
+        if (!sb->image)
+            return make_error(err, ENOENT,
+                              "guest image kata-containers.img not found next to kata-host "
+                              "(build it with `make image` or pass --image)");
+    }
     if (!o->dry_run) {
         if (access(sb->kernel, R_OK) < 0)
             return make_error(err, errno, "--kernel %s", sb->kernel);
-        if (access(sb->initrd, R_OK) < 0)
+        if (sb->initrd && access(sb->initrd, R_OK) < 0)
             return make_error(err, errno, "--initrd %s", sb->initrd);
     }
+    /* The NVDIMM's size is the file's, as the runtime gives it. */
+    struct stat st;
+    if (sb->image && stat(sb->image, &st) == 0)
+        sb->vmc.image_bytes = (uint64_t)st.st_size;
+    else if (sb->image && !o->dry_run)
+        return make_error(err, errno, "--image %s", sb->image);
     if (o->rootfs) {
         sb->share = o->share;
         if (sb->share == SHARE_AUTO)
@@ -131,6 +150,8 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     c->name = sb->name;
     c->kernel = sb->kernel;
     c->initrd = sb->initrd;
+    c->boot = o->boot;
+    c->image = sb->image;
     c->firmware = sb->firmware;
     c->memory_mib = o->vm_memory_mib;
     c->cpus = o->vm_cpus;
@@ -681,6 +702,7 @@ void sandbox_teardown(struct sandbox *sb)
     free(sb->share_dir);
     free(sb->kernel);
     free(sb->initrd);
+    free(sb->image);
     free(sb->firmware);
     free(sb->qmp_socket);
     template_free(&sb->tmpl);

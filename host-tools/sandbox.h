@@ -32,7 +32,8 @@ struct sandbox {
     struct vm_config vmc;
     struct vm vm;
     bool vm_started;
-    char *kernel, *initrd, *firmware, *vmm_path, *serial_socket, *hvsock_socket, *vfs_socket;
+    char *kernel, *initrd, *image, *firmware, *vmm_path, *serial_socket, *hvsock_socket,
+        *vfs_socket;
     char *debug_console_socket; /* QEMU without vsock, --debug-console */
     char *console_log;
     enum accel_mode accel;

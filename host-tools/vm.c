@@ -37,7 +37,13 @@ char *vm_kernel_cmdline(const struct vm_config *c)
     if (c->debug_console && !c->debug_console_quiet)
         snprintf(dbg, sizeof(dbg), " agent.debug_console agent.debug_console_vport=%d",
                  KATA_DEBUG_CONSOLE_VSOCK_PORT);
-    return xasprintf("console=ttyS0 %s%s panic=1 reboot=k%s%s%s%s%s", kata_params,
+    /* The root parameters the runtime derives from the image (kata-runtime-facts.md §1.4). */
+    const char *root = "";
+    if (c->boot == BOOT_IMAGE)
+        root = " root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro rootfstype=ext4";
+    else if (c->boot == BOOT_IMAGE_BLK)
+        root = " root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro rootfstype=ext4";
+    return xasprintf("console=ttyS0 %s%s%s panic=1 reboot=k%s%s%s%s%s", kata_params, root,
                      c->quiet ? " quiet" : "", tcg ? " nolapic_timer" : "", tsc, dbg,
                      c->kernel_params ? " " : "", c->kernel_params ? c->kernel_params : "");
 }
@@ -92,7 +98,7 @@ char **vm_qemu_argv(const struct vm_config *c)
         addf(&b, "%s", c->name);
     }
     add(&b, "-machine");
-    add(&b, "q35");
+    add(&b, c->boot == BOOT_IMAGE ? "q35,nvdimm=on" : "q35");
     add(&b, "-accel");
     /* Several vCPUs under multi-threaded TCG once aborted QEMU 7.2 in its MSI-X emulation
      * (msix_table_mmio_write assertion, about 1 boot in 30): run them on one host thread. */
@@ -102,7 +108,15 @@ char **vm_qemu_argv(const struct vm_config *c)
         add(&b, "host");
     }
     add(&b, "-m");
-    addf(&b, "%llu", (unsigned long long)c->memory_mib);
+    if (c->boot == BOOT_IMAGE) {
+        /* An NVDIMM takes a memory slot and room above the RAM, as the runtime's maxmem
+         * makes for it. */
+        unsigned long long image_mib = (c->image_bytes + (1 << 20) - 1) >> 20;
+        addf(&b, "%lluM,slots=1,maxmem=%lluM", (unsigned long long)c->memory_mib,
+             (unsigned long long)c->memory_mib + image_mib);
+    } else {
+        addf(&b, "%llu", (unsigned long long)c->memory_mib);
+    }
     add(&b, "-smp");
     addf(&b, "%u", c->cpus);
     /* No default NIC (its option ROM costs boot time), VGA, monitor or config files. */
@@ -121,12 +135,26 @@ char **vm_qemu_argv(const struct vm_config *c)
     }
     add(&b, "-kernel");
     add(&b, c->kernel);
-    if (c->initrd) {
+    if (c->initrd && c->boot == BOOT_INITRD) {
         add(&b, "-initrd");
         add(&b, c->initrd);
     }
     add(&b, "-append");
     add(&b, cmdline);
+    if (c->boot == BOOT_IMAGE) {
+        cleanup_free char *path = qemu_escape(c->image);
+        add(&b, "-object");
+        addf(&b, "memory-backend-file,id=mem0,mem-path=%s,size=%llu,readonly=on", path,
+             (unsigned long long)c->image_bytes);
+        add(&b, "-device");
+        add(&b, "nvdimm,id=nv0,memdev=mem0,unarmed=on");
+    } else if (c->boot == BOOT_IMAGE_BLK) {
+        cleanup_free char *path = qemu_escape(c->image);
+        add(&b, "-drive");
+        addf(&b, "id=image0,file=%s,format=raw,if=none,readonly=on", path);
+        add(&b, "-device");
+        add(&b, "virtio-blk-pci,drive=image0,config-wce=off,share-rw=on");
+    }
     add(&b, "-object");
     add(&b, "rng-random,id=rng0,filename=/dev/urandom");
     add(&b, "-device");

@@ -15,6 +15,9 @@ struct vm_config {
     const char *vmm_path;       /* qemu-system-x86_64 / cloud-hypervisor */
     const char *name;
     const char *kernel, *initrd;
+    enum boot_kind boot; /* BOOT_IMAGE*: image instead of initrd, root= on the command line */
+    const char *image;
+    uint64_t image_bytes; /* the NVDIMM's size (the file's) */
     const char *firmware; /* QEMU: -bios FILE, NULL for QEMU's default */
     uint64_t memory_mib;
     unsigned cpus;

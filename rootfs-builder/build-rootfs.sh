@@ -6,6 +6,7 @@
 #   /usr/bin/kata-agent        the agent
 #   /bin/busybox + applets     a shell and tools for debugging and for the agent's helpers
 #   /etc                       passwd and group (root, nobody), hostname, empty resolv.conf
+#   /var/run, /var/tmp         links to /run and /tmp (tmpfs: the image's root is read-only)
 #   /opt/kata/rootfs           the default container rootfs (busybox-rootfs.sh), its busybox
 #                              a hard link to /bin/busybox so the archive stores it once
 #
@@ -40,6 +41,12 @@ mkdir -p "$out"
 # The guest itself has no login user: drop what the container template adds for tests.
 rm -rf "${out:?}/home"
 rm -f "$out/sbin/init"
+# The disk image is mounted read-only (Kata's `ro` root): whatever is written lives on the
+# tmpfs mounts kata-init makes, /run and /tmp. /var/run and /var/tmp lead there, as on
+# osbuilder's images.
+rm -rf "${out:?}/var/tmp" "${out:?}/var/run"
+ln -s ../tmp "$out/var/tmp"
+ln -s ../run "$out/var/run"
 install -m 0755 "$init" "$out/init"
 ln -s ../init "$out/sbin/init"
 install -d -m 0755 "$out/usr/bin" "$out/opt/kata"

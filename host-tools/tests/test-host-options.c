@@ -26,7 +26,7 @@ static bool run_fails(const char *what, char **argv, int argc, const char *needl
 
 int main(void)
 {
-    tap_plan(37);
+    tap_plan(42);
     struct kerr *err = NULL;
     struct run_opts o;
 
@@ -81,6 +81,22 @@ int main(void)
     tap_ok(r == 0 && strcmp(o.agent_addr, "unix:///tmp/a.sock") == 0 && o.dry_run,
            "--agent-addr and --dry-run");
     options_free_run(&o);
+
+    char *boot[] = {"run", "--boot", "image", "--image", "/i.img", "true", NULL};
+    r = parse_run(boot, ARGC(boot), &o, &err);
+    tap_ok(r == 0 && o.boot == BOOT_IMAGE && strcmp(o.image, "/i.img") == 0,
+           "--boot image --image FILE");
+    options_free_run(&o);
+    char *boot_blk[] = {"run", "--boot", "image-blk", "true", NULL};
+    r = parse_run(boot_blk, ARGC(boot_blk), &o, &err);
+    tap_ok(r == 0 && o.boot == BOOT_IMAGE_BLK && o.image == NULL, "--boot image-blk");
+    options_free_run(&o);
+    char *b1[] = {"run", "--boot", "disk", "true", NULL};
+    run_fails("--boot disk", b1, ARGC(b1), "--boot 'disk' must be initrd, image or image-blk");
+    char *b2[] = {"run", "--image", "/i.img", "true", NULL};
+    run_fails("--image without --boot image", b2, ARGC(b2), "--image is for --boot image");
+    char *b3[] = {"run", "--boot", "image", "--initrd", "/i", "true", NULL};
+    run_fails("--initrd with --boot image", b3, ARGC(b3), "--initrd cannot be combined");
 
     char *a1[] = {"run", NULL};
     run_fails("a missing command", a1, ARGC(a1), "no command");

@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(33);
+    tap_plan(37);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -151,6 +151,35 @@ int main(void)
     tap_ok(!strstr(cmdline, "agent.debug_console") && any_contains(a, "debugcon0"),
            "KATA_HOST_DEBUG_CONSOLE_AGENT=0: the port without the agent parameters");
     vm_argv_free(a);
+    /* --boot image: Kata's NVDIMM attachment; --boot image-blk: virtio-blk. */
+    c.share = SHARE_AUTO;
+    c.boot = BOOT_IMAGE;
+    c.image = "/k/kata-containers.img";
+    c.image_bytes = 128ULL << 20;
+    a = vm_qemu_argv(&c);
+    cmdline = after(a, "-append");
+    tap_ok(strcmp(after(a, "-machine"), "q35,nvdimm=on") == 0 &&
+               strcmp(after(a, "-m"), "256M,slots=1,maxmem=384M") == 0 && find(a, "-initrd") < 0,
+           "image: q35 with nvdimm=on, a slot and maxmem room for it, no -initrd");
+    tap_ok(any_contains(a, "memory-backend-file,id=mem0,mem-path=/k/kata-containers.img,"
+                           "size=134217728,readonly=on") &&
+               any_contains(a, "nvdimm,id=nv0,memdev=mem0,unarmed=on"),
+           "image: read-only file backend of the image's size, unarmed NVDIMM");
+    tap_ok(strstr(cmdline, " root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro "
+                           "rootfstype=ext4 ") != NULL,
+           "image: the runtime's root parameters");
+    vm_argv_free(a);
+    c.boot = BOOT_IMAGE_BLK;
+    a = vm_qemu_argv(&c);
+    cmdline = after(a, "-append");
+    tap_ok(strcmp(after(a, "-machine"), "q35") == 0 &&
+               any_contains(a, "id=image0,file=/k/kata-containers.img,format=raw,if=none,"
+                               "readonly=on") &&
+               strstr(cmdline, " root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro ") &&
+               find(a, "-initrd") < 0,
+           "image-blk: read-only virtio-blk drive, root=/dev/vda1 without dax");
+    vm_argv_free(a);
+    c.boot = BOOT_INITRD;
 
     struct vm_config h = {.hypervisor = HV_CLH,
                           .accel = ACCEL_KVM,

@@ -44,6 +44,24 @@ wait_running() {
     assert_nothing_left uname1
 }
 
+@test "--boot image: the root is Kata's image on a read-only NVDIMM with DAX (default: initrd)" {
+    [ -f "$KATA_BUILD/kata-containers.img" ] || skip "guest image not built (make image)"
+    run kh run --boot image -- sh -c 'grep " / " /proc/mounts; ls /sys/block; touch /x 2>&1; exit 7'
+    assert_failure 7
+    assert_line --regexp '^/dev/root / ext4 ro,.*dax'
+    assert_line pmem0
+    assert_line --partial 'Read-only file system'
+    run kh run --boot image-blk -- sh -c 'grep " / " /proc/mounts; cat /sys/block/vda/vda1/start'
+    assert_success
+    assert_line --regexp '^/dev/root / ext4 ro,'
+    refute_output --partial dax
+    assert_line 6144
+    # The default stays the initrd: a writable root, no disk.
+    run kh run -- sh -c 'grep -c " / ext4 " /proc/mounts; ls /sys/block'
+    assert_line --index 0 0
+    refute_output --partial pmem0
+}
+
 @test "exit status: 0, 3, 127 not found, 126 not executable" {
     run -0 kh run -- true
     run -3 kh run -- sh -c 'exit 3'

@@ -19,8 +19,9 @@
 # to the command line, after the runtime's own, as the runtime appends kernel_params).
 #
 # Differences from the runtime's command line, all forced by this machine:
-#   - accel=tcg instead of kvm, and `-cpu max,pmu=off` for `-cpu host,pmu=off`: `max` is TCG's
-#     "everything the accelerator can do", which is what `host` means under KVM.
+#   - `-accel tcg,thread=single` instead of `-machine q35,accel=kvm`, and `-cpu max,pmu=off`
+#     for `-cpu host,pmu=off`: `max` is TCG's "everything the accelerator can do", which is
+#     what `host` means under KVM. KATA_VM_ACCEL=kvm gives the runtime's exact arguments.
 #   - the agent channel: the runtime adds vhost-vsock-pci (port 1024); there is no
 #     /dev/vhost-vsock here, so a second virtio-serial-pci carries the port agent.channel.0,
 #     which the agent serves (it greets each host connect with "KATA-AGENT-READY <ns>\n").
@@ -103,8 +104,13 @@ kata_vm_start() {
     # maxmem: host RAM plus 1024 MiB for the NVDIMM image, as genericMemoryTopology does.
     local host_mib
     host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
-    local machine=q35,accel=$accel cpu=max,pmu=off
-    [ "$accel" = kvm ] && cpu=host,pmu=off
+    # Under TCG: one host thread for every vCPU. Hot-plugged vCPUs under multi-threaded TCG
+    # have aborted QEMU 7.2 in its MSI-X emulation (see host-tools/vm.c), and two cores gain
+    # nothing from more threads.
+    local machine=q35 cpu=max,pmu=off accel_args=(-accel tcg,thread=single)
+    if [ "$accel" = kvm ]; then
+        machine=q35,accel=kvm cpu=host,pmu=off accel_args=()
+    fi
     [ "$variant" = nvdimm ] && machine+=,nvdimm=on
     local id
     id=$(basename "$dir" | tr -c 'A-Za-z0-9_.\n-' '-')
@@ -116,6 +122,7 @@ kata_vm_start() {
         -name "sandbox-$id"
         -uuid "$(cat /proc/sys/kernel/random/uuid)"
         -machine "$machine"
+        "${accel_args[@]}"
         -cpu "$cpu"
         -qmp "unix:$(_kata_vm_esc "$dir/qmp.sock"),server=on,wait=off"
         -m "2048M,slots=10,maxmem=$((host_mib + 1024))M"
