@@ -21,7 +21,7 @@ while time.time() < end and not matched:
             break
         out += chunk
         matched = re.search(expect.encode(), out) is not None
-proc.stdin.close()
+
 try:
     rest, _ = proc.communicate(timeout=15)
     out += rest
