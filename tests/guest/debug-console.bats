@@ -17,7 +17,7 @@ setup_file() {
 teardown_file() { kh_teardown_file; }
 setup() { kh_setup; }
 
-console() { # console NAME SEND EXPECT TIMEOUT
+console() { # console [--tty] NAME SEND EXPECT TIMEOUT
     timeout -k 5 "$T" /usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/console.py" "$KH" "$@"
 }
 
@@ -36,6 +36,10 @@ console() { # console NAME SEND EXPECT TIMEOUT
     assert_output 2
     grep -q 'the host closed the console\|the host left the console port' \
         "$KATA_HOST_RUN_DIR/dbg1/console.log"
+    # on a terminal: raw bytes both ways, Ctrl-] leaves with status 0
+    run console --tty dbg1 'echo tty-$((2*3))' 'tty-6\r*\n' 30
+    assert_success
+    assert_line tty-6
     run -0 kh stop -t 0 dbg1
 }
 
