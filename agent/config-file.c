@@ -121,6 +121,21 @@ static int parse_string(struct parser *ps, char **ret)
 
 static int parse_value(struct parser *ps, struct value *v);
 
+/* A bare key and its '=': *ret gets the key, the parser stands at the value. */
+static int parse_key(struct parser *ps, char **ret)
+{
+    size_t n = strspn(ps->p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    if (n == 0)
+        return fail(ps, "expected a key");
+    *ret = xstrndup(ps->p, n);
+    ps->p += n;
+    skip(ps, false);
+    if (*ps->p++ != '=')
+        return fail(ps, "expected '=' after a key");
+    skip(ps, false);
+    return 0;
+}
+
 static int parse_int(struct parser *ps, long long *ret)
 {
     char digits[32];
@@ -155,16 +170,9 @@ static int parse_compound(struct parser *ps, struct value *v)
         }
         cleanup_free char *key = NULL;
         if (table) {
-            size_t n =
-                strspn(ps->p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
-            if (n == 0)
-                return fail(ps, "bad key in an inline table");
-            key = xstrndup(ps->p, n);
-            ps->p += n;
-            skip(ps, false);
-            if (*ps->p++ != '=')
-                return fail(ps, "expected '=' in an inline table");
-            skip(ps, false);
+            int r = parse_key(ps, &key);
+            if (r < 0)
+                return r;
         }
         struct value item = {0};
         int r = parse_value(ps, &item);
@@ -308,18 +316,10 @@ static int parse_document(struct parser *ps, struct agent_config *c)
             tv = (struct value){0};
             ps->p += n + 1;
         } else {
-            size_t n =
-                strspn(ps->p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
-            if (n == 0)
-                return fail(ps, "expected a key");
-            key = xstrndup(ps->p, n);
-            ps->p += n;
-            skip(ps, false);
-            if (*ps->p++ != '=')
-                return fail(ps, "expected '=' after a key");
-            skip(ps, false);
             struct value v = {0};
-            int r = parse_value(ps, &v);
+            int r = parse_key(ps, &key);
+            if (r == 0)
+                r = parse_value(ps, &v);
             if (r == 0 && !table) {
                 const struct fkey *k = find_key(key);
                 if (k)
