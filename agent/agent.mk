@@ -42,7 +42,7 @@ build/go/bin/agentcheck: tests/go/src/agentcheck/main.go tests/go/src/rawmsg/raw
 agent-test-deps: build/go/bin/agentcheck
 
 # C unit tests of the agent (TAP, run by tests/run from build/asan/tests/).
-build/asan/tests/test-agent-config: $(call objs_a,tests/unit/test-agent-config.c tests/tap.c agent/config.c) $(LIBPROTOCOL_A)
+build/asan/tests/test-agent-config: $(call objs_a,tests/unit/test-agent-config.c tests/tap.c agent/config.c agent/config-file.c common/fsutil.c) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 agent-test-deps: build/asan/tests/test-agent-config

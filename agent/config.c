@@ -296,9 +296,10 @@ static void apply(struct agent_config *c, const struct param *pr, const char *to
             *(int *)field = lvl;
         break;
     }
+    case K_CONFIG_FILE:
+        break; /* config_parse_cmdline's */
     case K_STRING:
     case K_URL:
-    case K_CONFIG_FILE:
         if (!*v)
             problem(p, "%s: missing value", pr->key);
         else if (pr->kind == K_URL && !url_valid(v))
@@ -380,6 +381,25 @@ static const struct param *match(const struct agent_config *c, const char *token
     return NULL;
 }
 
+/* Upstream refuses to start when the file is missing or malformed; here that is a problem
+ * like any other, and the command line goes on to apply. True once the file replaced c. */
+static bool load_file(struct agent_config *c, const char *path, struct problems *p)
+{
+    struct agent_config f;
+    cleanup_error struct kerr *err = NULL;
+    config_init(&f);
+    if (!*path || config_load_file(&f, path, &err) < 0) {
+        problem(p, "agent.config_file: %s; the command line applies",
+                err ? err->msg : "missing value");
+        config_free(&f);
+        return false;
+    }
+    f.config_file = xstrdup(path);
+    config_free(c);
+    *c = f;
+    return true;
+}
+
 int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct kerr **err)
 {
     struct problems p = {0};
@@ -389,7 +409,10 @@ int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct ker
         cleanup_free char *token = xstrndup(s, len);
         s += len;
         const struct param *pr = match(c, token);
-        if (pr)
+        if (pr && pr->kind == K_CONFIG_FILE) {
+            if (load_file(c, token + strlen(pr->key) + 1, &p))
+                break; /* upstream: the file replaces the whole command line */
+        } else if (pr)
             apply(c, pr, token, &p);
         else if (strncmp(token, "agent.", 6) == 0) {
             char *u = c->unknown ? xasprintf("%s %s", c->unknown, token) : xstrdup(token);
@@ -403,6 +426,8 @@ int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct ker
 int config_apply_env(struct agent_config *c, struct kerr **err)
 {
     struct problems p = {0};
+    if (c->config_file)
+        return 0;
     /* upstream takes any value, even empty; an empty address only fails later, so skip it */
     const char *v = getenv("KATA_AGENT_SERVER_ADDR");
     if (v && *v)

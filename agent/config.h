@@ -46,7 +46,7 @@ struct agent_config {
     enum guest_components_procs guest_components_procs;
     bool secure_storage_integrity; /* true by default */
     bool mem_agent_enable;
-    char *config_file; /* agent.config_file: recorded, not read (see config.c) */
+    char *config_file; /* agent.config_file, once loaded: its values replaced the command line */
 
     /* `agent.*` tokens that match no parameter, space separated; NULL if none. */
     char *unknown;
@@ -58,5 +58,8 @@ void config_free(struct agent_config *c);
  * upstream's rules leaves that parameter at its previous value and the call returns -EINVAL
  * with every such problem in *err (the others are applied all the same). */
 int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct kerr **err);
-/* Applies the environment overrides; a bad value is left out and reported like above. */
+/* Applies the environment overrides; a bad value is left out and reported like above. As
+ * upstream, a configuration loaded from agent.config_file is not overridden. */
 int config_apply_env(struct agent_config *c, struct kerr **err);
+/* Reads upstream's TOML agent configuration into c (config-file.c). */
+int config_load_file(struct agent_config *c, const char *path, struct kerr **err);

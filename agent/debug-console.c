@@ -169,9 +169,15 @@ static void on_peer(struct loop_source *src, int fd, uint32_t events, void *data
         session_end(s, "write to the host failed");
         return;
     }
-    if (s->to_shell.len == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    /* A hang-up stays reported: with nothing readable left in our reach, it is the end. */
+    bool hup = events & (EPOLLHUP | EPOLLERR);
+    if (hup && (!(events & EPOLLIN) || s->to_shell.len > 0)) {
+        session_end(s, "the host closed the console");
+        return;
+    }
+    if (s->to_shell.len == 0 && (events & EPOLLIN)) {
         int r = fill(fd, &s->to_shell);
-        if (r == 0 || r == -2 || (r == -1 && (events & (EPOLLHUP | EPOLLERR)))) {
+        if (r == 0 || r == -2 || (r == -1 && hup)) {
             session_end(s, "the host closed the console");
             return;
         }
@@ -188,6 +194,14 @@ static void on_master(struct loop_source *src, int fd, uint32_t events, void *da
     struct session *s = data;
     if (!flush(fd, &s->to_shell)) {
         shell_gone(s);
+        return;
+    }
+    if ((events & (EPOLLHUP | EPOLLERR)) && s->to_peer.len > 0) {
+        /* The hang-up would be reported again and again while the host is slow to take the
+         * last output: leave the loop until it has, then read the rest (session_update). */
+        loop_remove_fd(s->master_src);
+        s->master_src = NULL;
+        session_update(s);
         return;
     }
     if (s->to_peer.len == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
@@ -210,7 +224,9 @@ static void session_update(struct session *s)
     bool shell = s->master >= 0;
     uint32_t pe = (s->to_shell.len == 0 && shell ? EPOLLIN : 0) | (s->to_peer.len ? EPOLLOUT : 0);
     loop_modify_fd(s->peer_src, pe);
-    if (shell)
+    if (shell && !s->master_src && s->to_peer.len == 0)
+        s->master_src = loop_add_fd(s->dc->loop, s->master, EPOLLIN, on_master, s);
+    else if (s->master_src)
         loop_modify_fd(s->master_src,
                        (s->to_peer.len == 0 ? EPOLLIN : 0) | (s->to_shell.len ? EPOLLOUT : 0));
 }

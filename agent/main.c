@@ -57,8 +57,6 @@ static void log_unsupported(const struct agent_config *c)
         {c->passfd_listener_port > 0, " agent.passfd_listener_port (no passfd I/O)"},
         {c->mem_agent_enable, " agent.mem_agent_enable (no memory agent)"},
         {c->https_proxy || c->no_proxy, " agent.https_proxy/no_proxy (no image pull in the guest)"},
-        {c->config_file != NULL,
-         " agent.config_file (TOML files are not read: the command line applies)"},
     };
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
         if (items[i].set) {
@@ -87,12 +85,13 @@ static void load_config(struct agent_config *config, struct agent *a)
     log_info("agent",
              "announce version=%s api-version=%s pid=%d server_addr=%s log_level=%d "
              "hotplug_timeout=%llds launch_process_timeout=%llds container_pipe_size=%d "
-             "debug_console=%s debug_console_vport=%d log_vport=%d init_mode=%s",
+             "debug_console=%s debug_console_vport=%d log_vport=%d config_file=%s init_mode=%s",
              AGENT_VERSION, AGENT_API_VERSION, (int)getpid(), config->server_addr,
              config->log_level, (long long)(config->hotplug_timeout_ns / 1000000000LL),
              (long long)(config->launch_process_timeout_ns / 1000000000LL),
              config->container_pipe_size, config->debug_console ? "true" : "false",
-             config->debug_console_vport, config->log_vport, getpid() == 1 ? "true" : "false");
+             config->debug_console_vport, config->log_vport,
+             config->config_file ? config->config_file : "", getpid() == 1 ? "true" : "false");
     if (cmdline_err)
         log_error("config", "kernel command line: %s (defaults kept for these)", cmdline_err->msg);
     if (env_err)

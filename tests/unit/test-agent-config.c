@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/config.h"
 #include "log.h"
@@ -26,6 +27,15 @@ static int parse_msg(struct agent_config *c, const char *cmdline, char **msg)
 static int parse(struct agent_config *c, const char *cmdline)
 {
     return parse_msg(c, cmdline, NULL);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
 }
 
 /* A single bad token: the call fails, the message names the key, the field keeps its default. */
@@ -195,10 +205,51 @@ int main(void)
     bad("agent.mem_agent_enable=1 agent.mem_agent_compact_order=256", "compact_order");
     bad("agent.mem_agent_enable=1 agent.mem_agent_memcg_swap=1", "memcg_swap");
 
-    tap_ok(parse(&c, "agent.config_file=/etc/kata/agent.toml agent.log=debug") == 0 &&
-               strcmp(c.config_file, "/etc/kata/agent.toml") == 0 && c.log_level == LOG_DEBUG,
-           "agent.config_file is recorded and the command line still applies");
+    /* agent.config_file: upstream's TOML, which replaces the whole command line. */
+    char dir[] = "/tmp/agent-config.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char good[64], bad_file[64], cmd[256];
+    snprintf(good, sizeof(good), "%s/good.toml", dir);
+    snprintf(bad_file, sizeof(bad_file), "%s/bad.toml", dir);
+    write_text(good, "# a comment\n"
+                     "dev_mode = true\n"
+                     "server_addr = 'unix:///run/x.sock' # trailing\n"
+                     "log_level = \"debug\"\n"
+                     "hotplug_timeout = { secs = 7, nanos = 500 }\n"
+                     "debug_console_vport = 1026\n"
+                     "guest_components_procs = \"none\"\n"
+                     "unknown_key = [\n  \"a\",\n  \"b\",\n]\n"
+                     "[endpoints]\nallowed = [\"CreateContainerRequest\"]\n"
+                     "[launch_process_timeout]\nsecs = 9\nnanos = 0\n");
+    write_text(bad_file, "dev_mode = 1\n");
+    snprintf(cmd, sizeof(cmd), "agent.log=error agent.config_file=%s agent.container_pipe_size=5",
+             good);
+    setenv("KATA_AGENT_LOG_LEVEL", "trace", 1);
+    struct kerr *ferr = NULL;
+    tap_ok(parse(&c, cmd) == 0 && c.config_file && c.devmode &&
+               strcmp(c.server_addr, "unix:///run/x.sock") == 0 && c.log_level == LOG_DEBUG &&
+               c.hotplug_timeout_ns == 7 * S + 500 && c.launch_process_timeout_ns == 9 * S &&
+               c.debug_console_vport == 1026 && c.guest_components_procs == GC_PROCS_NONE &&
+               c.container_pipe_size == 0 && config_apply_env(&c, &ferr) == 0 &&
+               c.log_level == LOG_DEBUG,
+           "agent.config_file: the TOML's values replace the whole command line and the "
+           "environment; unknown keys, arrays and tables skipped");
+    unsetenv("KATA_AGENT_LOG_LEVEL");
+    snprintf(cmd, sizeof(cmd), "agent.config_file=%s agent.log=debug", bad_file);
+    tap_ok(parse_msg(&c, cmd, &msg) < 0 && !c.config_file && c.log_level == LOG_DEBUG && msg &&
+               strstr(msg, "dev_mode: wrong type") && strstr(msg, "line 1"),
+           "a malformed config file is reported (%s) and the command line applies",
+           msg ? msg : "-");
+    free(msg);
+    tap_ok(parse_msg(&c, "agent.config_file=/no/such.toml", &msg) < 0 && msg &&
+               strstr(msg, "/no/such.toml"),
+           "a missing config file is reported");
+    free(msg);
     config_free(&c);
+    unlink(good);
+    unlink(bad_file);
+    rmdir(dir);
 
     tap_ok(parse_msg(&c, "agent.log=nope agent.hotplug_timeout=5 agent.container_pipe_size=-2",
                      &msg) < 0 &&
