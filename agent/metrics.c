@@ -118,7 +118,7 @@ static char *read_proc(const char *path)
     char *buf = NULL;
     cleanup_error struct kerr *err = NULL;
     if (read_file(path, &buf, &err) < 0) {
-        log_info("metrics", "failed to read %s: %s", path, err->msg);
+        log_debug("metrics", "failed to read %s: %s", path, err->msg);
         return NULL;
     }
     return buf;
