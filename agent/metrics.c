@@ -427,22 +427,6 @@ static void guest_meminfo(struct family *fam)
     }
 }
 
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_octal(char *s)
-{
-    char *w = s;
-    for (const char *r = s; *r;) {
-        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-            r[3] >= '0' && r[3] <= '7') {
-            *w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
-            r += 4;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-}
-
 static bool has_option(const char *opts, const char *opt)
 {
     size_t n = strlen(opt);
