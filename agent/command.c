@@ -52,24 +52,24 @@ static void unregister(struct command *c)
         }
 }
 
+static void unwatch(struct loop_source **src, int *fd)
+{
+    if (*src)
+        loop_remove_fd(*src);
+    if (*fd >= 0)
+        close(*fd);
+    *src = NULL;
+    *fd = -1;
+}
+
 static void close_output(struct output *o)
 {
-    if (o->src)
-        loop_remove_fd(o->src);
-    if (o->fd >= 0)
-        close(o->fd);
-    o->src = NULL;
-    o->fd = -1;
+    unwatch(&o->src, &o->fd);
 }
 
 static void close_stdin(struct command *c)
 {
-    if (c->in_src)
-        loop_remove_fd(c->in_src);
-    if (c->in_fd >= 0)
-        close(c->in_fd);
-    c->in_src = NULL;
-    c->in_fd = -1;
+    unwatch(&c->in_src, &c->in_fd);
     loop_cancel_timer(c->stdin_timer);
     c->stdin_timer = NULL;
 }

@@ -122,20 +122,6 @@ void guest_set_date_time(struct ttrpc_call *call, void *sb)
 }
 
 /* Unescapes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-    char *o = s;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-}
-
 /* A stat() of each mount point below the shared directory lets virtiofsd notice files that
  * are gone on the host and drop their cached fds (kata-containers issue 6455). */
 void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb)
@@ -150,7 +136,7 @@ void guest_remove_stale_virtiofs_mounts(struct ttrpc_call *call, void *sb)
         char mp[4096];
         if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
             continue;
-        unescape(mp);
+        unescape_octal(mp);
         if (strncmp(mp, AGENT_SHARE_DIR, strlen(AGENT_SHARE_DIR)) != 0)
             continue;
         struct stat st;

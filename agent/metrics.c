@@ -118,7 +118,7 @@ static char *read_proc(const char *path)
     char *buf = NULL;
     cleanup_error struct kerr *err = NULL;
     if (read_file(path, &buf, &err) < 0) {
-        log_info("metrics", "failed to read %s: %s", path, err->msg);
+        log_debug("metrics", "failed to read %s: %s", path, err->msg);
         return NULL;
     }
     return buf;
@@ -425,22 +425,6 @@ static void guest_meminfo(struct family *fam)
         }
         add(&fam[F_GUEST_MEMINFO], v, items[i].item, NULL, NULL);
     }
-}
-
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_octal(char *s)
-{
-    char *w = s;
-    for (const char *r = s; *r;) {
-        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-            r[3] >= '0' && r[3] <= '7') {
-            *w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
-            r += 4;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
 }
 
 static bool has_option(const char *opts, const char *opt)

@@ -14,6 +14,21 @@ bool str_empty(const char *s)
     return s == NULL || *s == '\0';
 }
 
+void unescape_octal(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+            r[3] >= '0' && r[3] <= '7') {
+            *w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
+            r += 4;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
 int write_file_at(int dirfd, const char *name, const char *value, struct kerr **err)
 {
     cleanup_close int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOCTTY);

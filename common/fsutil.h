@@ -16,5 +16,8 @@ int read_file(const char *path, char **ret, struct kerr **err);
 /* mkdir -p of an absolute or relative path; existing directories are fine. */
 int mkdir_p(const char *path, unsigned mode, struct kerr **err);
 bool str_empty(const char *s);
+/* Undoes, in place, the \ooo octal escapes of /proc/self/mountinfo and /proc/mounts (space,
+ * tab, newline and backslash in paths). */
+void unescape_octal(char *s);
 /* True when path is the root of a mount (its device differs from its parent's, or it is /). */
 bool is_mountpoint(const char *path);

@@ -41,23 +41,6 @@ int mount_spec_apply(const struct mount_spec *m, bool *ret_skipped, struct kerr 
     return 0;
 }
 
-static char *unescape_octal(const char *s, size_t len)
-{
-    char *out = xmalloc(len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-            s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            out[o++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 char **mountinfo_targets(const char *text)
 {
     size_t n = 0;
@@ -76,7 +59,8 @@ char **mountinfo_targets(const char *text)
             size_t len = sp ? (size_t)(sp - p) : (size_t)(end - p);
             if (len > 0) {
                 targets = xrealloc(targets, (n + 2) * sizeof(char *));
-                targets[n++] = unescape_octal(p, len);
+                targets[n] = xstrndup(p, len);
+                unescape_octal(targets[n++]);
                 targets[n] = NULL;
             }
         }

@@ -19,14 +19,10 @@ setup_file() {
     agent_setup_file
 }
 
-teardown_file() {
-    agent_teardown_file
-    agent_netns_teardown
-}
+teardown_file() { agent_netns_teardown_file; }
 
 setup() {
-    agent_setup
-    [ -x "$NS_WRAP_DIR/agent" ] || skip "no network namespace for the agent"
+    agent_netns_test_setup
     [ -x /usr/sbin/iptables-restore ] || skip "iptables not installed (scripts/install-deps.sh)"
 }
 teardown() { agent_teardown; }

@@ -15,15 +15,9 @@ setup_file() {
     agent_setup_file
 }
 
-teardown_file() {
-    agent_teardown_file
-    agent_netns_teardown
-}
+teardown_file() { agent_netns_teardown_file; }
 
-setup() {
-    agent_setup
-    [ -x "$NS_WRAP_DIR/agent" ] || skip "no network namespace for the agent"
-}
+setup() { agent_netns_test_setup; }
 teardown() { agent_teardown; }
 
 nsip() { ip -n "$NETNS" "$@"; }

@@ -127,3 +127,14 @@ agent_netns_teardown() {
     ip netns del "$NETNS" 2>/dev/null || true
     rm -rf "$NS_WRAP_DIR"
 }
+
+# teardown_file and setup of a file whose agent runs in the namespace of agent_netns_setup.
+agent_netns_teardown_file() {
+    agent_teardown_file
+    agent_netns_teardown
+}
+
+agent_netns_test_setup() {
+    agent_setup
+    [ -x "$NS_WRAP_DIR/agent" ] || skip "no network namespace for the agent"
+}

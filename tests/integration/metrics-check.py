@@ -69,7 +69,9 @@ PROC_STATUS = ["vmpeak", "vmsize", "vmlck", "vmpin", "vmhwm", "vmrss", "rssanon"
                "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
 ps = by("kata_agent_proc_status", "item")
 check(set(k[0] for k in ps) == set(PROC_STATUS), f"proc_status items {sorted(ps)}")
-check(ps.get(("vmsize",)) == float(status["VmSize"]), "proc_status vmsize != VmSize (kB)")
+# the agent's heap moves a little between its reading and ours
+check(abs(ps.get(("vmsize",), 0) - float(status["VmSize"])) <= 16384,
+      "proc_status vmsize != VmSize (kB)")
 check(ps.get(("vmexe",)) == float(status["VmExe"]), "proc_status vmexe != VmExe (kB)")
 io = by("kata_agent_io_stat", "item")
 check(set(k[0] for k in io) == {"rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes",
@@ -78,7 +80,7 @@ check(io.get(("rchar",), 0) > 0, "io_stat rchar is 0")
 pst = by("kata_agent_proc_stat", "item")
 check(set(k[0] for k in pst) == {"utime", "stime", "cutime", "cstime"}, f"proc_stat {sorted(pst)}")
 vm = by("kata_agent_total_vm")[()]
-check(vm == float(status["VmSize"]) * 1024, f"total_vm {vm} != VmSize*1024")
+check(abs(vm - float(status["VmSize"]) * 1024) <= 16 << 20, f"total_vm {vm} != VmSize*1024")
 rss = by("kata_agent_total_rss")[()]
 check(0 < rss < 4 * 1024**3 and rss % os.sysconf("SC_PAGE_SIZE") == 0, f"total_rss {rss}")
 check(by("kata_agent_total_time")[()] >= 0, "total_time < 0")
