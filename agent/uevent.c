@@ -359,6 +359,19 @@ void uevents_stop(struct uevents *u)
 
 /* ---------------------------------------------------------------- finding and waiting */
 
+/* sysfs shows a disk before the kernel has finished adding it (sd probes asynchronously
+ * after a SCSI scan): until it can be opened, its uevent is still to come. */
+static bool disk_ready(const char *name)
+{
+    char dev[300];
+    snprintf(dev, sizeof(dev), "/dev/%s", name);
+    int fd = open(dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 static bool sysfs_find(const struct blk_matcher *m, char *devname, size_t len)
 {
     cleanup_dir DIR *d = opendir(SYS_BLOCK);
@@ -376,7 +389,7 @@ static bool sysfs_find(const struct blk_matcher *m, char *devname, size_t len)
         link[n] = '\0';
         /* ../../devices/... */
         const char *dp = strstr(link, "/devices/");
-        if (dp && blk_matcher_match(m, dp, "block", e->d_name)) {
+        if (dp && blk_matcher_match(m, dp, "block", e->d_name) && disk_ready(e->d_name)) {
             snprintf(devname, len, "%s", e->d_name);
             return true;
         }
