@@ -66,3 +66,8 @@ build/go/bin/seqdriver: tests/go/src/seqdriver/main.go build/go/src/katapb/.stam
 	cd tests/go/src/seqdriver && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:$(CURDIR)/build/go:/usr/share/gocode \
 	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .
 agent-test-deps: build/go/bin/seqdriver
+
+build/asan/tests/test-agent-uevent: $(call objs_a,tests/unit/test-agent-uevent.c tests/tap.c agent/uevent.c) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+agent-test-deps: build/asan/tests/test-agent-uevent

@@ -2,6 +2,7 @@
  * recorded: every device the runtime makes the agent wait for is one. */
 #include "uevent.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,9 @@ static int parse_slot_fn(const char *s, size_t n, unsigned *slot, unsigned *fn)
         return -EINVAL;
     memcpy(buf, s, n);
     buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)buf[i]) && buf[i] != '.')
+            return -EINVAL;
     char *end;
     unsigned long v = strtoul(buf, &end, 16);
     if (end == buf || v > 0x1f)
