@@ -17,3 +17,9 @@ BENCH_TARGETS += bench-agent
 .PHONY: bench-agent
 bench-agent: build/bin/kata-agent build/bin/agentctl
 	@bench/agent.sh
+
+# Disk hot-plug in Kata's VM shape: QMP device_add -> storage mounted (bench/hotplug.sh).
+BENCH_TARGETS += bench-hotplug
+.PHONY: bench-hotplug
+bench-hotplug: kernel initrd build/bin/agentctl
+	@bench/hotplug.sh

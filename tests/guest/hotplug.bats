@@ -47,7 +47,11 @@ setup() {
     source "$KATA_SRC/tests/guest/lib/kata-vm.bash"
 }
 
+# Every agentctl is a new connection through the relay (lib/kata-vm-relay.py); a reconnect
+# right after a close can go unnoticed by the guest and then never gets the agent's greeting,
+# so calls are spaced a little.
 actl() {
+    sleep 0.2
     timeout -k 5 120 "$AGENTCTL" -a "unix://$VM/agent.sock" -T 60 "$@"
 }
 
