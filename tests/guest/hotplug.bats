@@ -59,7 +59,9 @@ qmp() {
     kata_vm_qmp "$VM" "$1"
 }
 
-# A command in a container on the guest's own busybox rootfs; prints its stdout.
+# A command in a container on the guest's own busybox rootfs; prints its stdout. Storages
+# mounted under /opt/kata/rootfs/mnt are seen by such a container at /mnt (the rootfs is bound
+# recursively), which is how these tests look at the agent's mounts.
 in_guest() {
     actl run --rootfs /opt/kata/rootfs -- "$@"
 }
@@ -174,6 +176,53 @@ in_guest_dev() {
     assert_output SERVING
     run -0 in_guest echo still-serving
     assert_output still-serving
+}
+
+@test "ephemeral hugetlbfs: the pages are reserved (nr_hugepages read back) and mounted" {
+    local mp=/opt/kata/rootfs/mnt/huge
+    run -0 actl create-container --id chuge --rootfs /opt/kata/rootfs \
+        --storage "ephemeral;nodev;hugetlbfs;$mp;pagesize=2097152,size=4194304" \
+        -- sh -c "cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages; grep ' /mnt/huge ' /proc/mounts"
+    run -0 actl start-container --id chuge
+    run -0 actl read-stdout --id chuge --all
+    assert_line --index 0 2
+    assert_line --index 1 --partial "/mnt/huge hugetlbfs"
+    run -0 actl remove --id chuge
+}
+
+@test "UpdateEphemeralMounts remounts an ephemeral tmpfs with the new size; other drivers are refused" {
+    local mp=/opt/kata/rootfs/mnt/e1
+    run -0 actl create-container --id ceph --rootfs /opt/kata/rootfs --storage "ephemeral;tmpfs;tmpfs;$mp;fsgid=1000" -- true
+    run -0 actl update-ephemeral --storage "ephemeral;tmpfs;tmpfs;$mp;remount,size=2M,fsgid=1000"
+    run -0 in_guest sh -c "df -k /mnt/e1 | tail -1; stat -c '%a %g' /mnt/e1"
+    assert_line --index 0 --regexp '^tmpfs +2048 '
+    assert_line --index 1 '3777 1000'
+    run actl update-ephemeral --storage "local;;;$mp;mode=0777"
+    assert_failure 2
+    assert_output --partial 'Unsupported storage type for syncing mounts local'
+    run -0 actl remove --id ceph
+}
+
+@test "overlayfs with overlay-rw: a writable container rootfs over a read-only lower" {
+    local mp=/run/kata-containers/shared/containers/cov/rootfs
+    run -0 actl create-container --id cov --rootfs "$mp" \
+        --storage "overlayfs;overlay;overlay;$mp;lowerdir=/opt/kata/rootfs,io.katacontainers.fs-opt.overlay-rw" \
+        -- sh -c 'echo upper >/written-in-overlay && cat /written-in-overlay'
+    run -0 actl start-container --id cov
+    run -0 actl read-stdout --id cov --all
+    assert_output upper
+    run -0 actl remove --id cov
+    # the write went to the upper directory, not to the lower
+    run -0 in_guest sh -c 'ls /written-in-overlay 2>&1 || true'
+    assert_output --partial 'No such file'
+}
+
+@test "local: the directory gets mode= and fsgid= (setgid), nothing is mounted" {
+    local mp=/opt/kata/rootfs/mnt/vol1
+    run -0 actl create-container --id cloc --rootfs /opt/kata/rootfs --storage "local;;;$mp;mode=0750,fsgid=1000" -- true
+    run -0 in_guest stat -c '%a %g' /mnt/vol1
+    assert_output '2750 1000'
+    run -0 actl remove --id cloc
 }
 
 @test "vCPU: device_add of a CPU, OnlineCPUMem with the new total, a container sees both CPUs" {
