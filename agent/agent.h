@@ -249,6 +249,10 @@ typedef void (*hotplug_retry_fn)(struct sandbox *sb, struct ttrpc_call *call);
  * agent.hotplug_timeout the call fails (INTERNAL "Timeout after Ns waiting for uevent ..."). */
 void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_matcher *need,
                   hotplug_retry_fn retry);
+/* After a check that may need a device: r == 0 → true (go on); -EAGAIN → the call is parked
+ * (hotplug_park); another error → the call is answered with err. */
+bool hotplug_check(struct sandbox *sb, struct ttrpc_call *call, int r,
+                   const struct blk_matcher *need, const struct kerr *err, hotplug_retry_fn retry);
 
 /* ------------------------------------------------------------ OCI devices (device.c) */
 

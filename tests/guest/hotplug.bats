@@ -66,6 +66,17 @@ in_guest() {
     actl run --rootfs /opt/kata/rootfs -- "$@"
 }
 
+# A container whose rootfs is a storage at MP; checks what it prints. Removes it.
+run_on_storage() { # run_on_storage ID STORAGE MP EXPECTED -- CMD...
+    local id=$1 storage=$2 mp=$3 want=$4
+    shift 5
+    run -0 actl create-container --id "$id" --storage "$storage" --rootfs "$mp" -- "$@"
+    run -0 actl start-container --id "$id"
+    run -0 actl read-stdout --id "$id" --all
+    assert_output "$want"
+    run -0 actl remove --id "$id"
+}
+
 # blockdev + device on the pci-bridge at slot N (hex), as the runtime hot-plugs a volume.
 plug_blk() { # plug_blk NAME FILE SLOT
     qmp "{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"$1\",\"driver\":\"raw\",\"file\":{\"driver\":\"file\",\"filename\":\"$2\"}}}"
@@ -75,12 +86,7 @@ plug_blk() { # plug_blk NAME FILE SLOT
 @test "blk: a disk hot-plugged on the pci-bridge (02/01) is the rootfs of a container" {
     run -0 plug_blk blk1 "$WORK/blk.img" 1
     local mp=/run/kata-containers/sandbox/storage/blk1
-    run -0 actl create-container --id cblk --storage "blk:02/01:ext4:$mp" --rootfs "$mp" -- cat /marker
-    run -0 actl start-container --id cblk
-    run -0 actl read-stdout --id cblk --all
-    assert_output written-on-the-host
-    run -0 actl wait --id cblk
-    run -0 actl remove --id cblk
+    run_on_storage cblk "blk:02/01:ext4:$mp" "$mp" written-on-the-host -- cat /marker
 }
 
 @test "blk: CreateContainer waits for a disk plugged after the call (uevent), then mounts it" {
@@ -108,22 +114,16 @@ plug_blk() { # plug_blk NAME FILE SLOT
     run -0 qmp "{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"scsi1\",\"driver\":\"raw\",\"file\":{\"driver\":\"file\",\"filename\":\"$WORK/scsi.img\"}}}"
     run -0 qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"dev-scsi1","drive":"scsi1","bus":"scsi0.0","scsi-id":1,"lun":0}}'
     local mp=/run/kata-containers/sandbox/storage/scsi1
-    run -0 actl create-container --id cscsi --storage "scsi;1:0;ext4;$mp" --rootfs "$mp" -- cat /marker
-    run -0 actl start-container --id cscsi
-    run -0 actl read-stdout --id cscsi --all
-    assert_output scsi-disk
-    run -0 actl remove --id cscsi
+    run_on_storage cscsi "scsi;1:0;ext4;$mp" "$mp" scsi-disk -- cat /marker
 }
 
 @test "nvdimm: a hot-plugged NVDIMM (/dev/pmem0) is mounted" {
     run -0 qmp "{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-file\",\"id\":\"mempmem1\",\"mem-path\":\"$WORK/pmem.img\",\"size\":134217728,\"share\":true}}"
     run -0 qmp '{"execute":"device_add","arguments":{"driver":"nvdimm","id":"nv1","memdev":"mempmem1"}}'
     local mp=/run/kata-containers/sandbox/storage/pmem1
-    run -0 actl create-container --id cpmem --storage "nvdimm:/dev/pmem0:ext4:$mp" --rootfs "$mp" -- cat /marker
-    run -0 actl start-container --id cpmem
-    run -0 actl read-stdout --id cpmem --all
-    assert_output nvdimm-disk
-    run -0 actl remove --id cpmem
+    # without "dax" (the runtime sends it): a raw NVDIMM namespace has no pfn info block, and
+    # ext4 refuses DAX on it
+    run_on_storage cpmem "nvdimm:/dev/pmem0:ext4:$mp" "$mp" nvdimm-disk -- cat /marker
 }
 
 @test "OCI device: a blk disk (02/03) is the container's /dev/mydisk with the guest's numbers" {
@@ -205,13 +205,8 @@ in_guest_dev() {
 
 @test "overlayfs with overlay-rw: a writable container rootfs over a read-only lower" {
     local mp=/run/kata-containers/shared/containers/cov/rootfs
-    run -0 actl create-container --id cov --rootfs "$mp" \
-        --storage "overlayfs;overlay;overlay;$mp;lowerdir=/opt/kata/rootfs,io.katacontainers.fs-opt.overlay-rw" \
-        -- sh -c 'echo upper >/written-in-overlay && cat /written-in-overlay'
-    run -0 actl start-container --id cov
-    run -0 actl read-stdout --id cov --all
-    assert_output upper
-    run -0 actl remove --id cov
+    run_on_storage cov "overlayfs;overlay;overlay;$mp;lowerdir=/opt/kata/rootfs,io.katacontainers.fs-opt.overlay-rw" \
+        "$mp" upper -- sh -c 'echo upper >/written-in-overlay && cat /written-in-overlay'
     # the write went to the upper directory, not to the lower
     run -0 in_guest sh -c 'ls /written-in-overlay 2>&1 || true'
     assert_output --partial 'No such file'
