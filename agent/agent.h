@@ -217,6 +217,9 @@ void guest_hooks_scan(const char *dir);
 
 /* ------------------------------------------------------------ storages (storage.c) */
 
+/* The storage drivers served (GetGuestDetails' storage_handlers), NULL-terminated. */
+extern char *storage_drivers[];
+
 /* Every driver known and every device the storages need present: 0; -EAGAIN with *need when a
  * device is still to come (the caller parks, hotplug_park); or an error. Mount points already
  * mounted are not looked at again. */

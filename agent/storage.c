@@ -125,12 +125,12 @@ static int do_mount(const char *source, const char *mp, const char *fstype, unsi
 
 /* ---------------------------------------------------------------- devices of the drivers */
 
-static const char *const drivers[] = {"blk",       "mmioblk", "scsi", "nvdimm",    "virtio-fs",
-                                      "ephemeral", "local",   "9p",   "overlayfs", NULL};
+char *storage_drivers[] = {"blk",       "mmioblk", "scsi", "nvdimm",    "virtio-fs",
+                           "ephemeral", "local",   "9p",   "overlayfs", NULL};
 
 static bool known_driver(const char *d)
 {
-    for (const char *const *p = drivers; *p; p++)
+    for (char **p = storage_drivers; *p; p++)
         if (strcmp(*p, d) == 0)
             return true;
     return false;
