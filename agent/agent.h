@@ -233,6 +233,8 @@ void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
 /* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
 void sandbox_drop_storages(struct sandbox *sb);
 void storage_update_ephemeral_mounts(struct ttrpc_call *call, void *sb);
+/* fs_group of a mounted storage: the tree goes to the group (fsgroup.c). */
+int storage_set_ownership(const Grpc__Storage *s, struct kerr **err);
 
 /* ------------------------------------------------------------ hot-plugged devices (hotplug.c) */
 

@@ -345,9 +345,15 @@ static int mount_storage(struct sandbox *sb, const Grpc__Storage *s, const char 
         if (r == 0)
             r = mount_generic(s, dev, err);
     }
-    if (r == 0)
-        *ret_mounted = true;
-    return r;
+    if (r < 0)
+        return r;
+    r = storage_set_ownership(s, err);
+    if (r < 0) {
+        (void)umount2(mp, MNT_DETACH);
+        return r;
+    }
+    *ret_mounted = true;
+    return 0;
 }
 
 int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, const char *cid,

@@ -73,3 +73,25 @@ NEVER=blk:1e:ext4:/run/kata-containers/sandbox/storage/never
     ! grep -qE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$AGENT_LOG"
     agent_start
 }
+
+@test "fs_group: a blk volume's tree goes to the group (rw: 660, dirs +110 and setgid; symlinks left)" {
+    mkdir -p "$WORK/vol/sub"
+    echo data >"$WORK/vol/sub/file"
+    chmod 600 "$WORK/vol/sub/file"
+    chmod 700 "$WORK/vol/sub"
+    ln -sf /etc/hostname "$WORK/vol/link"
+    mkfs.ext4 -q -F -d "$WORK/vol" "$WORK/vol.img" 8M
+    local loop
+    loop=$(losetup -f --show "$WORK/vol.img")
+    local mp=/run/kata-containers/sandbox/storage/fsg
+    run actl create-container --id fsg --rootfs "$ROOTFS" --storage "blk:$loop:ext4:$mp::3000" -- /bin/true
+    assert_success
+    run nsenter -t "$(agent_pid)" -m stat -c '%a %g %n' "$mp" "$mp/sub" "$mp/sub/file"
+    assert_line --index 0 "2775 3000 $mp"
+    assert_line --index 1 "2770 3000 $mp/sub"
+    assert_line --index 2 "660 3000 $mp/sub/file"
+    run nsenter -t "$(agent_pid)" -m stat -c '%g' /etc/hostname
+    refute_output 3000
+    actl remove --id fsg
+    losetup -d "$loop"
+}

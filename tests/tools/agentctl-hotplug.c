@@ -27,12 +27,12 @@ Grpc__Storage **agentctl_storages(char **specs, size_t n)
 {
     Grpc__Storage **st = xcalloc(n + 1, sizeof(*st));
     for (size_t i = 0; i < n; i++) {
-        /* DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT], or with ';' for a source holding ':'
-         * (a SCSI address) */
-        char *f[5] = {0};
+        /* DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT[:FSGROUP[/onrootmismatch]]], or with ';'
+         * for a source holding ':' (a SCSI address) */
+        char *f[6] = {0};
         char *s = xstrdup(specs[i]);
         const char *sep = strchr(s, ';') ? ";" : ":";
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < 6; k++)
             f[k] = strsep(&s, sep);
         st[i] = xmalloc(sizeof(**st));
         grpc__storage__init(st[i]);
@@ -42,6 +42,14 @@ Grpc__Storage **agentctl_storages(char **specs, size_t n)
         st[i]->mount_point = f[3] ? f[3] : "";
         if (f[4])
             st[i]->options = split(f[4], ",", &st[i]->n_options);
+        if (f[5] && f[5][0]) {
+            Grpc__FSGroup *g = xmalloc(sizeof(*g));
+            grpc__fsgroup__init(g);
+            g->group_id = (uint32_t)strtoul(f[5], NULL, 10);
+            if (strstr(f[5], "/onrootmismatch"))
+                g->group_change_policy = TYPES__FSGROUP_CHANGE_POLICY__OnRootMismatch;
+            st[i]->fs_group = g;
+        }
     }
     return st;
 }
