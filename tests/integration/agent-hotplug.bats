@@ -95,3 +95,12 @@ NEVER=blk:1e:ext4:/run/kata-containers/sandbox/storage/never
     actl remove --id fsg
     losetup -d "$loop"
 }
+
+@test "CreateSandbox waits for its storages' devices too; after the timeout nothing is left half done" {
+    run actl create-sandbox --id hp --storage "$NEVER"
+    assert_equal "$status" 2
+    assert_output --partial 'Timeout after 3s waiting for uevent'
+    # the shared namespaces were not set up: the sandbox can still be created
+    run actl create-sandbox --id hp
+    assert_success
+}
