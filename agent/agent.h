@@ -220,6 +220,9 @@ void guest_hooks_scan(const char *dir);
 
 /* ------------------------------------------------------------ storages (storage.c) */
 
+/* The storage drivers served (GetGuestDetails' storage_handlers), NULL-terminated. */
+extern char *storage_drivers[];
+
 /* Every driver known and every device the storages need present: 0; -EAGAIN with *need when a
  * device is still to come (the caller parks, hotplug_park); or an error. Mount points already
  * mounted are not looked at again. */
@@ -233,6 +236,8 @@ void sandbox_put_storages(struct sandbox *sb, char **mps, size_t n);
 /* Unmounts every storage whatever its references (DestroySandbox, shutdown). */
 void sandbox_drop_storages(struct sandbox *sb);
 void storage_update_ephemeral_mounts(struct ttrpc_call *call, void *sb);
+/* fs_group of a mounted storage: the tree goes to the group (fsgroup.c). */
+int storage_set_ownership(const Grpc__Storage *s, struct kerr **err);
 
 /* ------------------------------------------------------------ hot-plugged devices (hotplug.c) */
 
@@ -252,6 +257,10 @@ typedef void (*hotplug_retry_fn)(struct sandbox *sb, struct ttrpc_call *call);
  * agent.hotplug_timeout the call fails (INTERNAL "Timeout after Ns waiting for uevent ..."). */
 void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_matcher *need,
                   hotplug_retry_fn retry);
+/* After a check that may need a device: r == 0 → true (go on); -EAGAIN → the call is parked
+ * (hotplug_park); another error → the call is answered with err. */
+bool hotplug_check(struct sandbox *sb, struct ttrpc_call *call, int r,
+                   const struct blk_matcher *need, const struct kerr *err, hotplug_retry_fn retry);
 
 /* ------------------------------------------------------------ OCI devices (device.c) */
 

@@ -71,3 +71,8 @@ build/asan/tests/test-agent-spec-json: $(call objs_a,tests/unit/test-agent-spec-
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 agent-test-deps: build/asan/tests/test-agent-spec-json
+
+build/asan/tests/test-agent-uevent: $(call objs_a,tests/unit/test-agent-uevent.c tests/tap.c agent/uevent.c) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+agent-test-deps: build/asan/tests/test-agent-uevent

@@ -319,14 +319,8 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
     int r = container_devices_ready(sb, req->devices, req->n_devices, &need, &err);
     if (r == 0)
         r = sandbox_storages_ready(sb, req->storages, req->n_storages, &need, &err);
-    if (r == -EAGAIN) {
-        hotplug_park(sb, call, &need, container_create);
+    if (!hotplug_check(sb, call, r, &need, err, container_create))
         return;
-    }
-    if (r < 0) {
-        ttrpc_reply_kerr(call, err);
-        return;
-    }
 
     struct container *c = xcalloc(1, sizeof(*c));
     c->sb = sb;

@@ -49,11 +49,11 @@ void guest_get_details(struct ttrpc_call *call, void *sb)
     Grpc__GuestDetailsRequest *req = REQ(Grpc__GuestDetailsRequest, call);
     Grpc__GuestDetailsResponse resp = GRPC__GUEST_DETAILS_RESPONSE__INIT;
     Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
-    static char *storage_handlers[] = {"virtio-fs", "9p", "ephemeral", "local"};
     details.version = AGENT_VERSION;
     details.init_daemon = getpid() == 1;
-    details.n_storage_handlers = sizeof(storage_handlers) / sizeof(storage_handlers[0]);
-    details.storage_handlers = storage_handlers;
+    while (storage_drivers[details.n_storage_handlers])
+        details.n_storage_handlers++;
+    details.storage_handlers = storage_drivers;
     resp.agent_details = &details;
     if (req->mem_block_size) {
         cleanup_free char *v = NULL;

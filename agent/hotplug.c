@@ -161,3 +161,13 @@ void hotplug_park(struct sandbox *sb, struct ttrpc_call *call, const struct blk_
     hw->watch =
         uevents_watch(sb->uevents, sb->loop, need, sb->config->hotplug_timeout_ns, wait_done, hw);
 }
+
+bool hotplug_check(struct sandbox *sb, struct ttrpc_call *call, int r,
+                   const struct blk_matcher *need, const struct kerr *err, hotplug_retry_fn retry)
+{
+    if (r == -EAGAIN)
+        hotplug_park(sb, call, need, retry);
+    else if (r < 0)
+        ttrpc_reply_kerr(call, err);
+    return r == 0;
+}

@@ -220,8 +220,9 @@ int main(int argc, char **argv)
     transport_stop(a.transport);
     debug_console_stop(a.debug_console);
     sandbox_shutdown(&a.sandbox);
-    uevents_stop(a.sandbox.uevents);
     ttrpc_server_free(a.server);
+    /* after the server: calls parked on a device drop their watches when cancelled */
+    uevents_stop(a.sandbox.uevents);
     loop_remove_fd(sigsrc);
     log_vport_stop(a.log_vport);
     loop_free(a.loop);

@@ -131,14 +131,8 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
     }
     struct blk_matcher need;
     r = sandbox_storages_ready(sb, req->storages, req->n_storages, &need, &err);
-    if (r == -EAGAIN) {
-        hotplug_park(sb, call, &need, sandbox_create);
+    if (!hotplug_check(sb, call, r, &need, err, sandbox_create))
         return;
-    }
-    if (r < 0) {
-        ttrpc_reply_kerr(call, err);
-        return;
-    }
     if (shared_ns_create(req->hostname, &err) < 0) {
         ttrpc_reply_kerr(call, err);
         return;

@@ -125,12 +125,12 @@ static int do_mount(const char *source, const char *mp, const char *fstype, unsi
 
 /* ---------------------------------------------------------------- devices of the drivers */
 
-static const char *const drivers[] = {"blk",       "mmioblk", "scsi", "nvdimm",    "virtio-fs",
-                                      "ephemeral", "local",   "9p",   "overlayfs", NULL};
+char *storage_drivers[] = {"blk",       "mmioblk", "scsi", "nvdimm",    "virtio-fs",
+                           "ephemeral", "local",   "9p",   "overlayfs", NULL};
 
 static bool known_driver(const char *d)
 {
-    for (const char *const *p = drivers; *p; p++)
+    for (char **p = storage_drivers; *p; p++)
         if (strcmp(*p, d) == 0)
             return true;
     return false;
@@ -345,9 +345,15 @@ static int mount_storage(struct sandbox *sb, const Grpc__Storage *s, const char 
         if (r == 0)
             r = mount_generic(s, dev, err);
     }
-    if (r == 0)
-        *ret_mounted = true;
-    return r;
+    if (r < 0)
+        return r;
+    r = storage_set_ownership(s, err);
+    if (r < 0) {
+        (void)umount2(mp, MNT_DETACH);
+        return r;
+    }
+    *ret_mounted = true;
+    return 0;
 }
 
 int sandbox_add_storages(struct sandbox *sb, Grpc__Storage **st, size_t n, const char *cid,

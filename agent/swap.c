@@ -35,15 +35,8 @@ void swap_add(struct sandbox *sb, struct ttrpc_call *call)
     char dev[160];
     struct blk_matcher need;
     int r = hotplug_blk_pci(sb, pcipath, dev, sizeof(dev), &need, &err);
-    if (r == -EAGAIN) {
-        hotplug_park(sb, call, &need, swap_add);
-        return;
-    }
-    if (r < 0) {
-        ttrpc_reply_kerr(call, err);
-        return;
-    }
-    reply_swapon(call, dev);
+    if (hotplug_check(sb, call, r, &need, err, swap_add))
+        reply_swapon(call, dev);
 }
 
 void swap_add_path(struct ttrpc_call *call, void *sb)

@@ -2,6 +2,7 @@
  * recorded: every device the runtime makes the agent wait for is one. */
 #include "uevent.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,9 @@ static int parse_slot_fn(const char *s, size_t n, unsigned *slot, unsigned *fn)
         return -EINVAL;
     memcpy(buf, s, n);
     buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)buf[i]) && buf[i] != '.')
+            return -EINVAL;
     char *end;
     unsigned long v = strtoul(buf, &end, 16);
     if (end == buf || v > 0x1f)
@@ -359,6 +363,19 @@ void uevents_stop(struct uevents *u)
 
 /* ---------------------------------------------------------------- finding and waiting */
 
+/* sysfs shows a disk before the kernel has finished adding it (sd probes asynchronously
+ * after a SCSI scan): until it can be opened, its uevent is still to come. */
+static bool disk_ready(const char *name)
+{
+    char dev[300];
+    snprintf(dev, sizeof(dev), "/dev/%s", name);
+    int fd = open(dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 static bool sysfs_find(const struct blk_matcher *m, char *devname, size_t len)
 {
     cleanup_dir DIR *d = opendir(SYS_BLOCK);
@@ -376,7 +393,7 @@ static bool sysfs_find(const struct blk_matcher *m, char *devname, size_t len)
         link[n] = '\0';
         /* ../../devices/... */
         const char *dp = strstr(link, "/devices/");
-        if (dp && blk_matcher_match(m, dp, "block", e->d_name)) {
+        if (dp && blk_matcher_match(m, dp, "block", e->d_name) && disk_ready(e->d_name)) {
             snprintf(devname, len, "%s", e->d_name);
             return true;
         }

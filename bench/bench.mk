@@ -23,3 +23,9 @@ BENCH_TARGETS += bench-kata-shape
 .PHONY: bench-kata-shape
 bench-kata-shape: build/bin/agentctl kernel initrd image
 	@bench/kata-shape.sh
+
+# Disk hot-plug in Kata's VM shape: QMP device_add -> storage mounted (bench/hotplug.sh).
+BENCH_TARGETS += bench-hotplug
+.PHONY: bench-hotplug
+bench-hotplug: kernel initrd build/bin/agentctl
+	@bench/hotplug.sh

@@ -1,7 +1,8 @@
 /* agentctl's storage, device and hot-plug pieces: the Storage and Device messages built from
  * command-line specs (shared by create-sandbox and create-container), and the subcommands
- * AddSwap, AddSwapPath and UpdateEphemeralMounts. */
+ * AddSwap, AddSwapPath, UpdateEphemeralMounts and OnlineCPUMem. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,13 @@ Grpc__Storage **agentctl_storages(char **specs, size_t n)
 {
     Grpc__Storage **st = xcalloc(n + 1, sizeof(*st));
     for (size_t i = 0; i < n; i++) {
-        /* DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT] */
-        char *f[5] = {0};
+        /* DRIVER:SOURCE:FSTYPE:MOUNTPOINT[:OPT,OPT[:FSGROUP[/onrootmismatch]]], or with ';'
+         * for a source holding ':' (a SCSI address) */
+        char *f[6] = {0};
         char *s = xstrdup(specs[i]);
-        for (int k = 0; k < 5; k++)
-            f[k] = strsep(&s, ":");
+        const char *sep = strchr(s, ';') ? ";" : ":";
+        for (int k = 0; k < 6; k++)
+            f[k] = strsep(&s, sep);
         st[i] = xmalloc(sizeof(**st));
         grpc__storage__init(st[i]);
         st[i]->driver = f[0] ? f[0] : "";
@@ -39,6 +42,14 @@ Grpc__Storage **agentctl_storages(char **specs, size_t n)
         st[i]->mount_point = f[3] ? f[3] : "";
         if (f[4])
             st[i]->options = split(f[4], ",", &st[i]->n_options);
+        if (f[5] && f[5][0]) {
+            Grpc__FSGroup *g = xmalloc(sizeof(*g));
+            grpc__fsgroup__init(g);
+            g->group_id = (uint32_t)strtoul(f[5], NULL, 10);
+            if (strstr(f[5], "/onrootmismatch"))
+                g->group_change_policy = TYPES__FSGROUP_CHANGE_POLICY__OnRootMismatch;
+            st[i]->fs_group = g;
+        }
     }
     return st;
 }
@@ -116,15 +127,16 @@ void agentctl_spec_devices(Grpc__Linux *l, char **specs, size_t n)
 int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"pci", 1, 0, 'p'},
-        {"path", 1, 0, 'P'},
-        {"storage", 1, 0, 's'},
-        {0, 0, 0, 0},
+        {"pci", 1, 0, 'p'},  {"path", 1, 0, 'P'},     {"storage", 1, 0, 's'},
+        {"cpus", 1, 0, 'c'}, {"cpu-only", 0, 0, 'o'}, {0, 0, 0, 0},
     };
     const char *cmd = argv[0];
-    if (strcmp(cmd, "add-swap") && strcmp(cmd, "add-swap-path") && strcmp(cmd, "update-ephemeral"))
+    if (strcmp(cmd, "add-swap") && strcmp(cmd, "add-swap-path") &&
+        strcmp(cmd, "update-ephemeral") && strcmp(cmd, "online-cpu-mem"))
         return -1;
     const char *pci = "", *path = "";
+    uint32_t cpus = 0;
+    bool cpu_only = false;
     char **storages = NULL;
     size_t n_storages = 0;
     int c;
@@ -136,6 +148,12 @@ int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **
             break;
         case 'P':
             path = optarg;
+            break;
+        case 'c':
+            cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'o':
+            cpu_only = true;
             break;
         case 's':
             storages = xrealloc(storages, (n_storages + 1) * sizeof(*storages));
@@ -160,6 +178,11 @@ int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **
         Grpc__AddSwapPathRequest req = GRPC__ADD_SWAP_PATH_REQUEST__INIT;
         req.path = (char *)path;
         resp = agentctl_call(client, "grpc.AgentService", "AddSwapPath", &req.base, NULL, tmo);
+    } else if (strcmp(cmd, "online-cpu-mem") == 0) {
+        Grpc__OnlineCPUMemRequest req = GRPC__ONLINE_CPUMEM_REQUEST__INIT;
+        req.nb_cpus = cpus;
+        req.cpu_only = cpu_only;
+        resp = agentctl_call(client, "grpc.AgentService", "OnlineCPUMem", &req.base, NULL, tmo);
     } else {
         Grpc__UpdateEphemeralMountsRequest req = GRPC__UPDATE_EPHEMERAL_MOUNTS_REQUEST__INIT;
         req.storages = agentctl_storages(storages, n_storages);

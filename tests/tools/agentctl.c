@@ -145,6 +145,7 @@ static void usage(void)
           "  update-interface list-interfaces update-routes list-routes add-arp\n"
           "  add-swap --pci SS/SS  add-swap-path --path P  update-ephemeral --storage S\n"
           "  copy-file push metrics get-iptables set-iptables (see agentctl-files.c)\n"
+          "  online-cpu-mem --cpus N [--cpu-only]\n"
           "  call SERVICE METHOD HEX"
           "  raw-hex HEX  run\n"
           "options: --id C --exec-id E --rootfs DIR --terminal|-t --env K=V --cwd DIR\n"
