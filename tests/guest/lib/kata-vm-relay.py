@@ -9,10 +9,19 @@ LISTEN_SOCKET, one at a time: connect to the chardev, drop everything up to and 
 greeting (bytes of an earlier connection the guest had still queued, then the line itself),
 then copy bytes both ways until either side closes. Each client therefore gets a fresh
 connection as the agent sees it, and clients (agentctl, Go ttrpc) need to know nothing about
-the channel. Runs until killed."""
+the channel. Runs until killed.
+
+The guest learns of a host disconnect from the port's state; a reconnect that follows a close
+too closely can land before the agent looked, so it never sees the close, keeps its old
+connection and does not greet. The relay therefore stays away for a moment after each close,
+and when no greeting comes it closes again, waits longer and retries."""
 import os, select, socket, sys, time
 
 GREETING = b"KATA-AGENT-READY "
+# Time away from the chardev after a close, so the agent sees the host go; grows per retry.
+REST_S = 0.15
+GREETING_TIMEOUT_S = 2.0
+GREETING_TRIES = 6
 listen_path, chardev_path = sys.argv[1], sys.argv[2]
 
 
@@ -48,12 +57,20 @@ def connect_chardev(client):
         time.sleep(0.05)
 
 
+class NoGreeting(Exception):
+    pass
+
+
 def await_greeting(guest, client):
     """Reads the guest side up to the end of the greeting line. Returns the bytes after it
-    (normally none), or None when either side went away first."""
+    (normally none), or None when either side went away first; NoGreeting after the timeout."""
     buf = b""
+    deadline = time.monotonic() + GREETING_TIMEOUT_S
     while True:
-        r, _, _ = select.select([guest, client], [], [], 1.0)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise NoGreeting()
+        r, _, _ = select.select([guest, client], [], [], min(left, 1.0))
         if client in r and client_gone(client):
             return None
         if guest in r:
@@ -98,14 +115,25 @@ def main():
     srv.bind(listen_path)
     srv.listen(16)
     log("listening on %s for %s" % (listen_path, chardev_path))
+    closed_at = 0.0
     while True:
         client, _ = srv.accept()
-        guest = connect_chardev(client)
-        if guest is not None:
-            rest = await_greeting(guest, client)
-            if rest is not None:
-                pump(client, guest, rest)
-            guest.close()
+        for attempt in range(GREETING_TRIES):
+            time.sleep(max(0.0, closed_at + REST_S * (attempt + 1) - time.monotonic()))
+            guest = connect_chardev(client)
+            if guest is None:
+                break
+            try:
+                rest = await_greeting(guest, client)
+                if rest is not None:
+                    pump(client, guest, rest)
+                break
+            except NoGreeting:
+                log("no greeting after %.1f s (attempt %d): reconnecting" %
+                    (GREETING_TIMEOUT_S, attempt + 1))
+            finally:
+                guest.close()
+                closed_at = time.monotonic()
         client.close()
 
 
