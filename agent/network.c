@@ -377,8 +377,10 @@ static int update_interface(int fd, const Types__Interface *in, Types__Interface
                    : strcmp(all[i].name, in->name) == 0)
             l = &all[i];
     if (!l)
-        return make_status(err, RPC_NOT_FOUND, 0, "Link not found (%s %s)",
-                           by_mac ? "hwAddr" : "name", by_mac ? in->hwaddr : in->name);
+        /* Upstream's text and code: the runtime retries while the message says "Link not
+         * found" (a NIC that is still being hot-plugged). */
+        return make_status(err, RPC_INTERNAL, 0, "update interface: Link not found (%s: %s)",
+                           by_mac ? "Address" : "Name", by_mac ? in->hwaddr : in->name);
     int index = l->index;
 
     /* a link can only be renamed while down */

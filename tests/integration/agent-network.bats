@@ -66,8 +66,7 @@ nsip() { ip -n "$NETNS" "$@"; }
 @test "UpdateInterface: an absent MAC fails with the text \"Link not found\"" {
     run actl update-interface --mac 02:00:00:00:00:99 --ip 10.7.0.1/24
     assert_failure 2
-    assert_output --partial 'NOT_FOUND'
-    assert_output --partial 'Link not found'
+    assert_output 'INTERNAL: update interface: Link not found (Address: 02:00:00:00:00:99)'
 }
 
 @test "UpdateInterface: invalid MAC, IP or mask is INVALID_ARGUMENT and changes nothing" {

@@ -44,12 +44,13 @@ run_init "kata.agent=\"/bin/sh $work/kill9.sh\""
 check "agent killed by SIGKILL gives 137 (rc=$RC)" [ "$RC" = 137 ]
 check "signal line on the console" has "kata-init: agent killed by signal 9 (SIGKILL)"
 
-# Orphans: each `sh -c 'sleep 1 &'` leaves a sleep that is re-parented to the nearest
-# subreaper, kata-init. Once they end only kata-init can reap them.
+# Orphans: each `sh -c 'sleep 5 &'` leaves a sleep that is re-parented to the nearest
+# subreaper, kata-init. Once they end only kata-init can reap them. The sleeps outlast the
+# spawning and counting even on a loaded machine (with 1 s, some had ended before the count).
 cat >"$work/reap.sh" <<'EOF'
 init=$PPID
 i=0
-while [ $i -lt 10 ]; do sh -c 'sleep 1 &'; i=$((i + 1)); done
+while [ $i -lt 10 ]; do sh -c 'sleep 5 &'; i=$((i + 1)); done
 count() {
     pat=$1 n=0
     for f in /proc/[0-9]*/stat; do
@@ -61,7 +62,10 @@ count() {
     echo $n
 }
 adopted=$(count '(sleep):*')
-sleep 2
+# until they have ended (at most 20 s), then nothing of kata-init's may be left unreaped
+t=0
+while [ "$(count '(sleep):[!Z]*')" -gt 0 ] && [ $t -lt 100 ]; do sleep 0.2; t=$((t + 1)); done
+sleep 0.5
 zombies=$(count '*:Z')
 echo "REAP adopted=$adopted zombies=$zombies"
 [ "$adopted" -ge 10 ] && [ "$zombies" -eq 0 ]
