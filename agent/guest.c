@@ -52,6 +52,7 @@ void guest_get_details(struct ttrpc_call *call, void *sb)
     static char *storage_handlers[] = {"virtio-fs", "9p", "ephemeral", "local"};
     details.version = AGENT_VERSION;
     details.init_daemon = getpid() == 1;
+    details.supports_seccomp = true; /* linux.seccomp is applied (agent/linux/seccomp.c) */
     details.n_storage_handlers = sizeof(storage_handlers) / sizeof(storage_handlers[0]);
     details.storage_handlers = storage_handlers;
     resp.agent_details = &details;

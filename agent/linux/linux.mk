@@ -24,3 +24,9 @@ build/tests-bin/spawn-run: $(call objs_r,tests/tools/spawn-run.c $(LINUX_SRCS)) 
 	@mkdir -p $(@D)
 	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -o $@
 linux-test-deps: build/tests-bin/spawn-run
+
+# seccomp's syscall-name tables, from the build machine's kernel headers.
+$(GEN)/syscall-names.h: agent/linux/gen-syscall-names.sh
+	@mkdir -p $(@D)
+	sh $< >$@.tmp && [ $$(grep -c '{"' $@.tmp) -gt 500 ] && mv $@.tmp $@
+$(call objs_r,agent/linux/seccomp.c) $(call objs_a,agent/linux/seccomp.c): $(GEN)/syscall-names.h
