@@ -8,6 +8,10 @@ build/asan/tests/test-linux-spec: $(call objs_a,tests/unit/test-linux-spec.c tes
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
+build/asan/tests/test-linux-seccomp: $(call objs_a,tests/unit/test-linux-seccomp.c tests/tap.c) $(LINUX_TEST_LIBS_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
 build/asan/tests-bin/spawn-run: $(call objs_a,tests/tools/spawn-run.c) $(LINUX_TEST_LIBS_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
@@ -15,7 +19,8 @@ build/asan/tests-bin/spawn-run: $(call objs_a,tests/tools/spawn-run.c) $(LINUX_T
 # Release flavour of the library, so that both compilers check every file.
 .PHONY: linux-lib linux-test-deps
 linux-lib: $(call objs_r,$(LINUX_SRCS))
-linux-test-deps: linux-lib build/asan/tests/test-linux-spec build/asan/tests-bin/spawn-run
+linux-test-deps: linux-lib build/asan/tests/test-linux-spec build/asan/tests/test-linux-seccomp \
+                 build/asan/tests-bin/spawn-run
 test-deps: linux-test-deps
 
 # The same driver built like the shipped agent (musl, static): spawn-musl.bats runs the
