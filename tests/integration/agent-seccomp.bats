@@ -270,3 +270,23 @@ EOF
     run actl remove --id sx
     assert_success
 }
+
+@test "a docker-sized allow list (every syscall name of both tables) behaves as under crun" {
+    local names
+    names=$(grep -o '{"[a-z0-9_]*"' "$KATA_BUILD/gen/syscall-names.h" | tr -d '{"' | sort -u |
+        grep -vx 'getppid\|sched_yield\|gettid' | jq -R . | jq -s -c .)
+    [ "$(echo "$names" | jq length)" -gt 300 ]
+    jq -n --argjson n "$names" '{defaultAction: "SCMP_ACT_ERRNO",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        syscalls: [{names: $n, action: "SCMP_ACT_ALLOW"},
+            {names: ["sched_yield"], action: "SCMP_ACT_ERRNO", errnoRet: 38},
+            {names: ["gettid"], action: "SCMP_ACT_ALLOW",
+             args: [{index: 0, value: 40, op: "SCMP_CMP_NE"}]}]}' >"$WORK/prof/big.json"
+    check_cases big true <<'CASES'
+ok       | getpid
+errno 1  | getppid
+errno 38 | sched_yield
+ok       | gettid 0
+errno 1  | gettid 40
+CASES
+}
