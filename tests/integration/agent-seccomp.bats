@@ -96,6 +96,10 @@ EOF
     printf '{"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": [{"names": [%s], "action": "SCMP_ACT_ALLOW"}]}\n' \
         "$allow" >"$1/deny-kill.json"
     echo '{"defaultAction": "SCMP_ACT_BOGUS"}' >"$1/bad-action.json"
+    echo '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]}' >"$1/bad-arch.json"
+    echo '{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_NOPE"]}' >"$1/bad-flag.json"
+    echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action":
+        "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}' >"$1/bad-index.json"
     cat >"$1/bad-op.json" <<'EOF'
 {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
   "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}]}
@@ -253,6 +257,21 @@ EOF
     # nothing was left behind
     run actl wait --id badact
     assert_output --partial InvalidContainerId
+}
+
+@test "an unknown architecture or flag, an argument index over 5: refused by both" {
+    local prof want
+    for prof in bad-arch:SCMP_ARCH_VAX bad-flag:SECCOMP_FILTER_FLAG_NOPE 'bad-index:index 6'; do
+        want=${prof#*:}
+        prof=${prof%%:*}
+        run crun_outcome "$prof" true getpid
+        assert_output --regexp '^exit 1: '
+        run actl create-container --id "$prof" --rootfs "$ROOTFS" --seccomp "$WORK/prof/$prof.json" \
+            --no-new-privs -- /bin/payload syscall getpid
+        assert_failure
+        assert_output --partial INVALID_ARGUMENT
+        assert_output --partial "$want"
+    done
 }
 
 @test "an exec'd process gets the container's profile" {
