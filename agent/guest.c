@@ -51,6 +51,7 @@ void guest_get_details(struct ttrpc_call *call, void *sb)
     Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
     details.version = AGENT_VERSION;
     details.init_daemon = getpid() == 1;
+    details.supports_seccomp = true; /* linux.seccomp is applied (agent/linux/seccomp.c) */
     while (storage_drivers[details.n_storage_handlers])
         details.n_storage_handlers++;
     details.storage_handlers = storage_drivers;

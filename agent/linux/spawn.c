@@ -34,6 +34,7 @@
 #include "namespaces.h"
 #include "rlimits.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "terminal.h"
 #include "ttrpc.h"
 #include "user.h"
@@ -145,6 +146,7 @@ struct child_ctx {
     const struct spawn_config *cfg;
     const Grpc__Process *proc;
     struct ns_plan *ns;
+    const struct seccomp_prog *seccomp; /* NULL: the spec has none */
     int sock;
     int stdio[3]; /* child ends of the pipes, -1 with a terminal */
 };
@@ -249,6 +251,14 @@ static int child_setup(struct child_ctx *c, struct exec_plan *x, struct kerr **e
         if (r < 0)
             return r;
     }
+    /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes in while the
+     * setup still has every capability (as upstream's agent and crun do); with it, at the
+     * very end, so that the profile need not allow the setup's own system calls. */
+    if (c->seccomp && !p->nonewprivileges) {
+        r = seccomp_install(c->seccomp, err);
+        if (r < 0)
+            return r;
+    }
     r = user_apply(&ids, err);
     if (r == 0 && capspec)
         r = caps_finish(&caps, err);
@@ -325,6 +335,10 @@ static _Noreturn void child_main(struct child_ctx *c)
         struct spawn_msg m;
         if (recv_msg(c->sock, &m, NULL) != MSG_RELEASE)
             _exit(1);
+    }
+    if (c->seccomp && c->proc->nonewprivileges && seccomp_install(c->seccomp, &err) < 0) {
+        (void)send_msg(c->sock, MSG_ERROR, err, -1);
+        _exit(1);
     }
     execve(x.path, x.argv, x.env);
     int e = errno;
@@ -440,6 +454,7 @@ struct launch {
     int sv[2];       /* [0] agent, [1] child */
     pid_t pid;       /* > 0: killed and reaped unless handed over */
     int master;
+    struct seccomp_prog seccomp; /* compiled by the agent: a bad profile fails before clone */
 };
 
 static void launch_cleanup(struct launch *l)
@@ -454,6 +469,7 @@ static void launch_cleanup(struct launch *l)
     close_fd(&l->sv[1]);
     close_fd(&l->master);
     ns_plan_close(&l->ns);
+    seccomp_prog_free(&l->seccomp);
 }
 
 /* The child's ends: stdin's read end, stdout's and stderr's write ends. */
@@ -494,7 +510,11 @@ static int launch_clone(const struct spawn_config *cfg, struct launch *l, struct
         close(l->sv[0]);
         if (restore_pid >= 0)
             close(restore_pid);
-        struct child_ctx c = {.cfg = cfg, .proc = cfg->process, .ns = &l->ns, .sock = l->sv[1]};
+        struct child_ctx c = {.cfg = cfg,
+                              .proc = cfg->process,
+                              .ns = &l->ns,
+                              .seccomp = l->seccomp.insns ? &l->seccomp : NULL,
+                              .sock = l->sv[1]};
         for (int i = 0; i < 3; i++) {
             c.stdio[i] = l->pipes[i][child_end(i)];
             if (l->pipes[i][!child_end(i)] >= 0)
@@ -562,7 +582,12 @@ int spawn_process(const struct spawn_config *cfg, struct spawn_result *ret, stru
         .pipes = {{-1, -1}, {-1, -1}, {-1, -1}}, .sv = {-1, -1}, .pid = -1, .master = -1};
     for (int i = 0; i < NS_COUNT; i++)
         l.ns.join_fd[i] = -1;
-    r = launch_prepare(cfg, &l, err);
+    /* Exec'd processes get the container's profile too, as upstream's agent does. */
+    const Grpc__Linux *lx = cfg->spec->linux;
+    if (lx && lx->seccomp)
+        r = seccomp_compile(lx->seccomp, seccomp_native_arch(), &l.seccomp, err);
+    if (r == 0)
+        r = launch_prepare(cfg, &l, err);
     if (r == 0)
         r = launch_clone(cfg, &l, err);
     if (r == 0)

@@ -2,9 +2,11 @@
  *
  * spawn_process() creates the container init (new namespaces per the spec, rootfs, mounts,
  * devices, cgroup) or an exec'd process (joins the namespaces of a running init), prepares it
- * completely (user, capabilities, rlimits, cwd, the command resolved in the container's root)
- * and returns once it is ready. Every setup failure, including a missing or non-executable
- * command, is reported here as an error whose message comes from the child.
+ * completely (user, capabilities, rlimits, cwd, the command resolved in the container's root,
+ * the spec's seccomp filter: compiled here, loaded by the child last before execve with
+ * no_new_privs, before the capabilities are dropped without) and returns once it is ready. Every
+ * setup failure, including a missing or non-executable command, is reported here as an error whose
+ * message comes from the child.
  *
  * The caller must be the thread that reaps children: a child that failed setup is reaped by
  * spawn_process() itself; a successful one is left to the caller's reaper. The process is a

@@ -121,7 +121,8 @@ static void call_empty(const char *method, const ProtobufCMessage *req)
 /* ---------------------------------------------------------------- options */
 
 struct opts {
-    const char *id, *exec_id, *rootfs, *cwd, *user, *ns, *hostname, *data, *cgroups_path, *caps;
+    const char *id, *exec_id, *rootfs, *cwd, *user, *ns, *hostname, *data, *cgroups_path, *caps,
+        *seccomp;
     char **env;
     size_t n_env;
     char **dns;
@@ -130,7 +131,7 @@ struct opts {
     size_t n_storages;
     char **devices;
     size_t n_devices;
-    bool terminal, sandbox_pidns, interactive, all, keep, readonly;
+    bool terminal, no_new_privs, sandbox_pidns, interactive, all, keep, readonly;
     long len, timeout, signal, rows, cols, memory;
     char **args;
     size_t n_args;
@@ -153,6 +154,7 @@ static void usage(void)
           "  --cgroups-path P --caps LIST|none --readonly --len N --all --data STR\n"
           "  --timeout SECS --signal N --rows R --cols C --dns LINE --storage D:SRC:FS:MP[:OPTS]\n"
           "  --memory BYTES (memory limit, no swap)\n"
+          "  --seccomp FILE (linux.seccomp, OCI JSON) --no-new-privs (create-container, exec)\n"
           "  --device 'TYPE;ID;VM_PATH;CONTAINER_PATH;HOST_MAJOR;HOST_MINOR' (create-container)\n"
           "  network: --mac M --name N --mtu N --ip A/P --noarp --route DEST,GW,DEV[,SRC[,SCOPE]]\n"
           "  --dev D --state N\n"
@@ -195,22 +197,39 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         OPT_CGP,
         OPT_CAPS,
         OPT_RO,
-        OPT_MEM
+        OPT_MEM,
+        OPT_SECCOMP,
+        OPT_NNP
     };
     static const struct option lo[] = {
-        {"id", 1, 0, OPT_ID},           {"exec-id", 1, 0, OPT_EXEC},
-        {"rootfs", 1, 0, OPT_ROOTFS},   {"terminal", 0, 0, 't'},
-        {"env", 1, 0, OPT_ENV},         {"cwd", 1, 0, OPT_CWD},
-        {"user", 1, 0, OPT_USER},       {"ns", 1, 0, OPT_NS},
-        {"hostname", 1, 0, OPT_HOST},   {"sandbox-pidns", 0, 0, OPT_SPIDNS},
-        {"len", 1, 0, OPT_LEN},         {"all", 0, 0, OPT_ALL},
-        {"data", 1, 0, OPT_DATA},       {"timeout", 1, 0, OPT_TIMEOUT},
-        {"signal", 1, 0, OPT_SIGNAL},   {"rows", 1, 0, OPT_ROWS},
-        {"cols", 1, 0, OPT_COLS},       {"dns", 1, 0, OPT_DNS},
-        {"storage", 1, 0, OPT_STORAGE}, {"device", 1, 0, OPT_DEVICE},
-        {"keep", 0, 0, OPT_KEEP},       {"cgroups-path", 1, 0, OPT_CGP},
-        {"caps", 1, 0, OPT_CAPS},       {"readonly", 0, 0, OPT_RO},
-        {"memory", 1, 0, OPT_MEM},      {0, 0, 0, 0},
+        {"id", 1, 0, OPT_ID},
+        {"exec-id", 1, 0, OPT_EXEC},
+        {"rootfs", 1, 0, OPT_ROOTFS},
+        {"terminal", 0, 0, 't'},
+        {"env", 1, 0, OPT_ENV},
+        {"cwd", 1, 0, OPT_CWD},
+        {"user", 1, 0, OPT_USER},
+        {"ns", 1, 0, OPT_NS},
+        {"hostname", 1, 0, OPT_HOST},
+        {"sandbox-pidns", 0, 0, OPT_SPIDNS},
+        {"len", 1, 0, OPT_LEN},
+        {"all", 0, 0, OPT_ALL},
+        {"data", 1, 0, OPT_DATA},
+        {"timeout", 1, 0, OPT_TIMEOUT},
+        {"signal", 1, 0, OPT_SIGNAL},
+        {"rows", 1, 0, OPT_ROWS},
+        {"cols", 1, 0, OPT_COLS},
+        {"dns", 1, 0, OPT_DNS},
+        {"storage", 1, 0, OPT_STORAGE},
+        {"device", 1, 0, OPT_DEVICE},
+        {"keep", 0, 0, OPT_KEEP},
+        {"cgroups-path", 1, 0, OPT_CGP},
+        {"caps", 1, 0, OPT_CAPS},
+        {"readonly", 0, 0, OPT_RO},
+        {"memory", 1, 0, OPT_MEM},
+        {"seccomp", 1, 0, OPT_SECCOMP},
+        {"no-new-privs", 0, 0, OPT_NNP},
+        {0, 0, 0, 0},
     };
     *o = (struct opts){.len = 32768, .signal = 15, .ns = "pid,mount,ipc,uts"};
     int c;
@@ -295,6 +314,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         case OPT_MEM:
             o->memory = atol(optarg);
             break;
+        case OPT_SECCOMP:
+            o->seccomp = optarg;
+            break;
+        case OPT_NNP:
+            o->no_new_privs = true;
+            break;
         default:
             usage();
         }
@@ -356,6 +381,7 @@ static Grpc__Process *make_process(const struct opts *o)
     Grpc__Process *p = xmalloc(sizeof(*p));
     grpc__process__init(p);
     p->terminal = o->terminal;
+    p->nonewprivileges = o->no_new_privs;
     p->n_args = o->n_args;
     p->args = o->args;
     char **env = NULL;
@@ -456,6 +482,8 @@ static Grpc__Spec *make_spec(const struct opts *o)
         res->memory = mem;
         l->resources = res;
     }
+    if (o->seccomp)
+        l->seccomp = agentctl_seccomp(o->seccomp);
     s->linux = l;
     return s;
 }
@@ -912,10 +940,12 @@ int main(int argc, char **argv)
         Grpc__GuestDetailsResponse *r = (Grpc__GuestDetailsResponse *)call(
             AGENT_SVC, "GetGuestDetails", &req.base, &grpc__guest_details_response__descriptor,
             timeout_ns);
-        printf("version=%s init_daemon=%d mem_block_size=%llu support_mem_hotplug_probe=%d\n",
+        printf("version=%s init_daemon=%d mem_block_size=%llu support_mem_hotplug_probe=%d "
+               "supports_seccomp=%d\n",
                r->agent_details ? r->agent_details->version : "",
                r->agent_details ? r->agent_details->init_daemon : 0,
-               (unsigned long long)r->mem_block_size_bytes, r->support_mem_hotplug_probe);
+               (unsigned long long)r->mem_block_size_bytes, r->support_mem_hotplug_probe,
+               r->agent_details ? r->agent_details->supports_seccomp : 0);
         protobuf_c_message_free_unpacked(&r->base, NULL);
     } else if (strcmp(cmd, "oom-event") == 0) {
         Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;

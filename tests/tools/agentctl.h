@@ -20,3 +20,6 @@ void agentctl_spec_devices(Grpc__Linux *l, char **specs, size_t n);
 int agentctl_hotplug(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
 /* CopyFile, GetMetrics, Get/SetIPTables subcommands (agentctl-files.c). */
 int agentctl_files(struct ttrpc_client *client, int64_t tmo, int argc, char **argv);
+
+/* agentctl-seccomp.c: the JSON profile of --seccomp FILE (exits on a malformed file). */
+Grpc__LinuxSeccomp *agentctl_seccomp(const char *path);
