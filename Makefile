@@ -13,6 +13,7 @@ DESTDIR ?=
 
 include mk/toolchain.mk
 include mk/rules.mk
+include mk/version.mk
 include protocol/protocol.mk
 include agent/agent.mk
 include init/init.mk
