@@ -3,6 +3,7 @@
 #   make check      install missing dependencies, build, run every test (what .ci/run calls)
 #   make run CMD=…  install missing dependencies, build, boot the default guest and run CMD
 #   make bench      benchmarks
+#   make man        man pages into build/man/ (part of make all)
 #   make install DESTDIR= PREFIX=/usr
 # Each component adds its own rules in its *.mk file.
 
@@ -23,11 +24,12 @@ include rootfs-builder/rootfs.mk
 include image/image.mk
 include tests/tests.mk
 include bench/bench.mk
+include man/man.mk
 
 .PHONY: all bins deps check test run bench install clean format
 
 bins: $(BINS)
-all: bins guest
+all: bins guest man
 
 deps:
 	@scripts/install-deps.sh
@@ -41,7 +43,7 @@ run: deps
 	@$(MAKE) --no-print-directory bins guest
 	build/bin/kata-host run -- $(CMD)
 
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers
 	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
 	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/share/kata-containers/
