@@ -121,6 +121,10 @@ for b in "$build/bin" "$build/asan/bin"; do
             bash -c "[ $rc -eq 0 ] && [[ \"\$1\" == \"$p $version (commit $commit\"[,\)]* ]]" _ "$out"
     done
 done
+if [ -x "$build/asan/bin/agentctl" ]; then
+    out=$("$build/asan/bin/agentctl" -V 2>&1)
+    check "agentctl -V: '$out'" [ "$out" = "agentctl $version (commit $commit)" ]
+fi
 check "kata-host -V is --version" [ "$("$build/bin/kata-host" -V)" = "$("$build/bin/kata-host" --version)" ]
 out=$("$build/bin/kata-host" --bogus 2>&1)
 rc=$?
