@@ -26,7 +26,7 @@ include tests/tests.mk
 include bench/bench.mk
 include man/man.mk
 
-.PHONY: all bins deps check test run bench install clean format
+.PHONY: all bins deps check test run bench install install-files clean format
 
 bins: $(BINS)
 all: bins guest man
@@ -43,10 +43,16 @@ run: deps
 	@$(MAKE) --no-print-directory bins guest
 	build/bin/kata-host run -- $(CMD)
 
-install: all install-man
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers
+install: all
+	@$(MAKE) --no-print-directory install-files
+
+# What install copies, without remaking anything first (tests/unit/debian-package.sh).
+# The static agent and init (for building other images) are programs: libexec, not share.
+install-files: install-man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers \
+	  $(DESTDIR)$(PREFIX)/libexec/kata-guest
 	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
-	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/share/kata-containers/
+	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/libexec/kata-guest/
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(PREFIX)/share/kata-containers/
 
 clean:

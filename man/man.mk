@@ -11,7 +11,10 @@ $(BUILD)/man/%: man/%.scd VERSION
 .PHONY: man install-man
 man: $(MAN_PAGES)
 
-install-man: man
+install-man: $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# tests/unit/man-drift.sh checks the rendered pages too.
+test-deps: man
