@@ -5,6 +5,7 @@
 #   make bench      benchmarks
 #   make man        man pages into build/man/ (part of make all)
 #   make install DESTDIR= PREFIX=/usr
+#   make check-package  Debian packages: build twice, compare, lintian, install, run, purge
 # Each component adds its own rules in its *.mk file.
 
 .DEFAULT_GOAL := all
@@ -26,7 +27,7 @@ include tests/tests.mk
 include bench/bench.mk
 include man/man.mk
 
-.PHONY: all bins deps check test run bench install install-files clean format
+.PHONY: all bins deps check check-package test run bench install install-files clean format
 
 bins: $(BINS)
 all: bins guest man
@@ -37,6 +38,10 @@ deps:
 # The README's test command: dependencies, build, every suite, one summary line.
 check: deps
 	@$(MAKE) --no-print-directory test
+
+# Not part of check: it rebuilds everything, the kernel included, twice.
+check-package:
+	@scripts/check-package.sh
 
 CMD ?= uname -a
 run: deps
