@@ -23,8 +23,8 @@ build() { # build DIR NAME: clone HEAD into DIR/NAME and build the binary packag
     mkdir -p "$1" && git clone -q "$src" "$1/$2" &&
         (cd "$1/$2" && dpkg-buildpackage -b -us -uc) >"$1/build.log" 2>&1
 }
-check "dpkg-buildpackage -b -us -uc (first clone)" build "$work/a" kata-guest
-tail -3 "$work/a/build.log" | sed 's/^/#   /'
+check "dpkg-buildpackage -b -us -uc (first clone)" build "$work/a" kata-guest ||
+    tail -5 "$work/a/build.log" | sed 's/^/#   /'
 check "dpkg-buildpackage -b -us -uc (second clone, other directory)" build "$work/b" kata-guest-2
 for p in "${pkgs[@]}"; do
     d1=$(sha256sum <"$work/a/${p}_$(cat VERSION)_amd64.deb" 2>/dev/null | cut -d' ' -f1)
@@ -44,7 +44,8 @@ check "apt-get install ./*.deb" \
 out=$(cd / && KATA_HOST_RUN_DIR=$work/run KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg} \
     timeout -k 5 120 /usr/bin/kata-host run --no-template -- uname -m 2>&1)
 check "the installed kata-host runs a container from the installed guest ($out)" [ "$out" = x86_64 ]
-check "the installed man pages are found by man" man -w kata-host kata-agent kata-init
+check "the installed man pages are found by man" \
+    bash -c "man -w kata-host kata-agent kata-init >/dev/null"
 dpkg -L "${pkgs[@]}" >"$work/files" 2>/dev/null
 check "apt-get purge" \
     bash -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq ${pkgs[*]} >'$work/purge.log' 2>&1"
