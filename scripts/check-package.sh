@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check-package` (TAP; root; not part of `make check`, as it rebuilds everything): the
 # Debian packages of the committed HEAD, built twice with `dpkg-buildpackage -b -us -uc` from
-# two fresh clones in directories of different names, must be byte-identical and lintian-clean;
+# two fresh clones in directories of different names (kata-guest-a, kata-guest-b), must be byte-identical and lintian-clean;
 # then `apt-get install` them, run a container from the installed files alone, `apt-get purge`
 # them and check that none of their files is left. Uncommitted changes are not packaged.
 set -u
@@ -23,9 +23,14 @@ build() { # build DIR NAME: clone HEAD into DIR/NAME and build the binary packag
     mkdir -p "$1" && git clone -q "$src" "$1/$2" &&
         (cd "$1/$2" && dpkg-buildpackage -b -us -uc) >"$1/build.log" 2>&1
 }
-check "dpkg-buildpackage -b -us -uc (first clone)" build "$work/a" kata-guest ||
-    tail -5 "$work/a/build.log" | sed 's/^/#   /'
-check "dpkg-buildpackage -b -us -uc (second clone, other directory)" build "$work/b" kata-guest-2
+for d in a b; do
+    if build "$work/$d" "kata-guest-$d"; then
+        ok "dpkg-buildpackage -b -us -uc (clone $d)"
+    else
+        not_ok "dpkg-buildpackage -b -us -uc (clone $d)"
+        tail -5 "$work/$d/build.log" | sed 's/^/#   /'
+    fi
+done
 for p in "${pkgs[@]}"; do
     d1=$(sha256sum <"$work/a/${p}_$(cat VERSION)_amd64.deb" 2>/dev/null | cut -d' ' -f1)
     d2=$(sha256sum <"$work/b/${p}_$(cat VERSION)_amd64.deb" 2>/dev/null | cut -d' ' -f1)
