@@ -3,7 +3,9 @@
 #   make check      install missing dependencies, build, run every test (what .ci/run calls)
 #   make run CMD=…  install missing dependencies, build, boot the default guest and run CMD
 #   make bench      benchmarks
+#   make man        man pages into build/man/ (part of make all)
 #   make install DESTDIR= PREFIX=/usr
+#   make check-package  Debian packages: build twice, compare, lintian, install, run, purge
 # Each component adds its own rules in its *.mk file.
 
 .DEFAULT_GOAL := all
@@ -13,6 +15,7 @@ DESTDIR ?=
 
 include mk/toolchain.mk
 include mk/rules.mk
+include mk/version.mk
 include protocol/protocol.mk
 include agent/agent.mk
 include init/init.mk
@@ -22,11 +25,12 @@ include rootfs-builder/rootfs.mk
 include image/image.mk
 include tests/tests.mk
 include bench/bench.mk
+include man/man.mk
 
-.PHONY: all bins deps check test run bench install clean format
+.PHONY: all bins deps check check-package test run bench install install-files clean format
 
 bins: $(BINS)
-all: bins guest
+all: bins guest man
 
 deps:
 	@scripts/install-deps.sh
@@ -35,15 +39,25 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory test
 
+# Not part of check: it rebuilds everything, the kernel included, twice.
+check-package:
+	@scripts/check-package.sh
+
 CMD ?= uname -a
 run: deps
 	@$(MAKE) --no-print-directory bins guest
 	build/bin/kata-host run -- $(CMD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers
+	@$(MAKE) --no-print-directory install-files
+
+# What install copies, without remaking anything first (tests/unit/debian-package.sh).
+# The static agent and init (for building other images) are programs: libexec, not share.
+install-files: install-man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers \
+	  $(DESTDIR)$(PREFIX)/libexec/kata-guest
 	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
-	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/share/kata-containers/
+	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/libexec/kata-guest/
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(PREFIX)/share/kata-containers/
 
 clean:

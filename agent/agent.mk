@@ -1,10 +1,11 @@
 # kata-agent: the guest agent (release: static musl, stripped; asan: what the tests run).
-AGENT_VERSION ?= 0.1.0
 AGENT_SRCS := $(wildcard agent/*.c) $(wildcard agent/linux/*.c)
-AGENT_DEFS := -DAGENT_VERSION='"$(AGENT_VERSION)"'
+AGENT_DEFS := -DAGENT_VERSION='"$(VERSION)"'
 
 $(call objs_r,$(AGENT_SRCS)) $(call objs_a,$(AGENT_SRCS)): CPPFLAGS_ALL += $(AGENT_DEFS)
-$(call objs_r,$(AGENT_SRCS)) $(call objs_a,$(AGENT_SRCS)): agent/agent.mk
+$(call objs_r,$(AGENT_SRCS)) $(call objs_a,$(AGENT_SRCS)): agent/agent.mk VERSION
+# --version prints the commit too (mk/version.mk).
+$(call objs_r,agent/main.c tests/tools/agentctl.c) $(call objs_a,agent/main.c tests/tools/agentctl.c): $(GEN)/version.h
 
 build/bin/kata-agent: $(call objs_r,$(AGENT_SRCS)) $(LIBPROTOCOL_R)
 	@mkdir -p $(@D)

@@ -423,25 +423,43 @@ int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct ker
     return problems_done(&p, err);
 }
 
+/* The environment config_apply_env reads, by index. */
+enum { ENV_SERVER_ADDR, ENV_LOG_LEVEL, ENV_TRACING, ENV_COUNT };
+static const char *const env_names[ENV_COUNT] = {
+    [ENV_SERVER_ADDR] = "KATA_AGENT_SERVER_ADDR",
+    [ENV_LOG_LEVEL] = "KATA_AGENT_LOG_LEVEL",
+    [ENV_TRACING] = "KATA_AGENT_TRACING",
+};
+
 int config_apply_env(struct agent_config *c, struct kerr **err)
 {
     struct problems p = {0};
     if (c->config_file)
         return 0;
     /* upstream takes any value, even empty; an empty address only fails later, so skip it */
-    const char *v = getenv("KATA_AGENT_SERVER_ADDR");
+    const char *v = getenv(env_names[ENV_SERVER_ADDR]);
     if (v && *v)
         set_string(&c->server_addr, v);
-    v = getenv("KATA_AGENT_LOG_LEVEL");
+    v = getenv(env_names[ENV_LOG_LEVEL]);
     if (v) {
         int lvl = level_of(v);
         if (lvl < 0)
-            problem(&p, "KATA_AGENT_LOG_LEVEL: invalid log level '%s'", v);
+            problem(&p, "%s: invalid log level '%s'", env_names[ENV_LOG_LEVEL], v);
         else
             c->log_level = lvl;
     }
-    v = getenv("KATA_AGENT_TRACING");
+    v = getenv(env_names[ENV_TRACING]);
     if (v)
         c->tracing = bool_value(v);
     return problems_done(&p, err);
+}
+
+void config_list_parameters(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+        /* a key taken in two forms (agent.trace) has two adjacent entries */
+        if (i == 0 || strcmp(params[i].key, params[i - 1].key) != 0)
+            fprintf(out, "param %s\n", params[i].key);
+    for (size_t i = 0; i < ENV_COUNT; i++)
+        fprintf(out, "env %s\n", env_names[i]);
 }

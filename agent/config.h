@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -61,5 +62,9 @@ int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct ker
 /* Applies the environment overrides; a bad value is left out and reported like above. As
  * upstream, a configuration loaded from agent.config_file is not overridden. */
 int config_apply_env(struct agent_config *c, struct kerr **err);
+/* Prints "param KEY" for every kernel parameter config_parse_cmdline takes and "env NAME" for
+ * every variable config_apply_env reads: the tables themselves, for the man page's drift test
+ * (kata-agent --list-parameters). */
+void config_list_parameters(FILE *out);
 /* Reads upstream's TOML agent configuration into c (config-file.c). */
 int config_load_file(struct agent_config *c, const char *path, struct kerr **err);

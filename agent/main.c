@@ -16,7 +16,9 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "initsync.h"
 #include "log.h"
+#include "version.h"
 #include "xalloc.h"
 
 /* How long replies already given (DestroySandbox's) may take to leave before the exit. */
@@ -139,9 +141,20 @@ static void on_signal(struct loop_source *src, int fd, uint32_t events, void *da
 int main(int argc, char **argv)
 {
     log_init("kata-agent", "agent", 2);
-    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-        printf("kata-agent %s (API %s)\n", AGENT_VERSION, AGENT_API_VERSION);
-        return 0;
+    /* Only as an ordinary process: as a guest's PID 1 (upstream's init mode) the arguments
+     * are whatever the kernel passed on, and the agent must serve regardless. */
+    if (argc > 1 && getpid() != 1) {
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+            printf("kata-agent %s (commit %s, API %s)\n", AGENT_VERSION, KATA_COMMIT,
+                   AGENT_API_VERSION);
+            return 0;
+        }
+        /* Hidden: the tables the man page is checked against (tests/unit/man-drift.sh). */
+        if (strcmp(argv[1], "--list-parameters") == 0) {
+            config_list_parameters(stdout);
+            printf("env %s\n", KATA_INIT_SYNC_ENV);
+            return 0;
+        }
     }
 
     struct agent a = {.exit_code = 0};

@@ -8,19 +8,29 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "options.h"
 #include "session.h"
 #include "xalloc.h"
 
 int cmd_ps(int argc, char **argv)
 {
     bool quiet = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+    int opt;
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, options_ps.shortopts, options_ps.longopts, NULL)) != -1) {
+        if (opt == 'q') {
             quiet = true;
-        } else {
-            report_error("ps: unknown option '%s' (usage: kata-host ps [-q])", argv[i]);
-            return EXIT_KATA_HOST;
+            continue;
         }
+        cleanup_error struct kerr *err = NULL;
+        (void)options_bad(argc, argv, opt, &err);
+        report_error("ps: %s (usage: kata-host ps [-q])", err->msg);
+        return EXIT_KATA_HOST;
+    }
+    if (optind < argc) {
+        report_error("ps: unexpected argument '%s' (usage: kata-host ps [-q])", argv[optind]);
+        return EXIT_KATA_HOST;
     }
     const char *base = getenv("KATA_HOST_RUN_DIR");
     if (!base || !*base)

@@ -67,25 +67,27 @@ static int stop_one(const char *name, int grace)
 
 int cmd_stop(int argc, char **argv)
 {
-    int grace = 10, i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--time") == 0) && i + 1 < argc) {
+    int grace = 10, opt;
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, options_stop.shortopts, options_stop.longopts, NULL)) !=
+           -1) {
+        if (opt == 't') {
             char *end = NULL;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 0 || v > 3600) {
-                report_error("stop: invalid --time '%s'", argv[i]);
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 3600) {
+                report_error("stop: invalid --time '%s'", optarg);
                 return EXIT_KATA_HOST;
             }
             grace = (int)v;
-        } else if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        } else {
-            report_error("stop: unknown option '%s' (usage: kata-host stop [-t SECONDS] NAME...)",
-                         argv[i]);
-            return EXIT_KATA_HOST;
+            continue;
         }
+        cleanup_error struct kerr *err = NULL;
+        (void)options_bad(argc, argv, opt, &err);
+        report_error("stop: %s (usage: kata-host stop [-t SECONDS] NAME...)", err->msg);
+        return EXIT_KATA_HOST;
     }
+    int i = optind;
     if (i >= argc) {
         report_error("stop: no sandbox name given (usage: kata-host stop [-t SECONDS] NAME...)");
         return EXIT_KATA_HOST;

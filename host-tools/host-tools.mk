@@ -6,6 +6,8 @@ HOST_TESTS := $(patsubst host-tools/tests/%.c,$(BUILD)/asan/tests/%,$(HOST_TEST_
 HOST_TOOLS_A := $(BUILD)/asan/tools/fake-hvsock
 
 BINS += $(BUILD)/bin/kata-host
+# --version prints the version and commit (mk/version.mk).
+$(call objs_r,$(HOST_MAIN)) $(call objs_a,$(HOST_MAIN)): $(GEN)/version.h
 
 $(BUILD)/bin/kata-host: $(call objs_r,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBPROTOCOL_R)
 	@mkdir -p $(@D)

@@ -4,10 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "commands.h"
+#include "options.h"
+#include "version.h"
 
 static const char usage[] =
     "Usage:\n"
+    "  kata-host --version                         print the version and the build's commit\n"
     "  kata-host run [OPTIONS] [--] CMD [ARG...]   boot a sandbox and run CMD in it\n"
     "  kata-host exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] NAME [--] CMD [ARG...]\n"
     "  kata-host ps [-q]                           list running sandboxes\n"
@@ -57,6 +61,45 @@ static const char usage[] =
     "Exit status: the command's, or 125 (kata-host failed), 126 (not executable),\n"
     "127 (not found).\n";
 
+static int cmd_help(int argc, char **argv)
+{
+    fputs(usage, stdout);
+    return 0;
+}
+
+/* The subcommands, with the option table each one parses (NULL: none). */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const struct options_table *options;
+} commands[] = {
+    {"run", cmd_run, &options_run}, {"exec", cmd_exec, &options_exec},
+    {"ps", cmd_ps, &options_ps},    {"stop", cmd_stop, &options_stop},
+    {"console", cmd_console, NULL}, {"help", cmd_help, NULL},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Options before the subcommand. */
+static const struct option global_longopts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+static const struct options_table global_options = {global_longopts, "+:hV"};
+
+/* Hidden: every subcommand and option, from the tables above and the parsers' own, for the
+ * man page's drift test (tests/unit/man-drift.sh). */
+static int list_options(void)
+{
+    options_list(stdout, "kata-host", &global_options);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        printf("command %s\n", commands[i].name);
+        if (commands[i].options)
+            options_list(stdout, commands[i].name, commands[i].options);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed stdout (`kata-host run ... | head`) must not kill us mid-teardown. */
@@ -65,21 +108,28 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_KATA_HOST;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
-        return 0;
+    if (strcmp(argv[1], "--list-options") == 0)
+        return list_options();
+    if (argv[1][0] == '-') {
+        opterr = 0;
+        int opt = getopt_long(argc, argv, global_options.shortopts, global_options.longopts, NULL);
+        switch (opt) {
+        case 'h':
+            return cmd_help(argc, argv);
+        case 'V':
+            printf("kata-host %s (commit %s)\n", KATA_VERSION, KATA_COMMIT);
+            return 0;
+        default: {
+            cleanup_error struct kerr *err = NULL;
+            (void)options_bad(argc, argv, opt, &err);
+            report_error("%s (see kata-host --help)", err->msg);
+            return EXIT_KATA_HOST;
+        }
+        }
     }
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "exec") == 0)
-        return cmd_exec(argc - 1, argv + 1);
-    if (strcmp(cmd, "ps") == 0)
-        return cmd_ps(argc - 1, argv + 1);
-    if (strcmp(cmd, "stop") == 0)
-        return cmd_stop(argc - 1, argv + 1);
-    if (strcmp(cmd, "console") == 0)
-        return cmd_console(argc - 1, argv + 1);
-    report_error("unknown command '%s' (see kata-host --help)", cmd);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    report_error("unknown command '%s' (see kata-host --help)", argv[1]);
     return EXIT_KATA_HOST;
 }

@@ -182,9 +182,11 @@ enum {
     OPT_KERNEL_PARAMS,
 };
 
-static int bad_option(int argc, char *const *argv, int opt, struct kerr **err)
+int options_bad(int argc, char *const *argv, int opt, struct kerr **err)
 {
     const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
+    if (opt == ':' && optopt > 0 && optopt < 256)
+        return make_error(err, EINVAL, "option '-%c' needs a value", optopt);
     if (opt == ':')
         return make_error(err, EINVAL, "option '%s' needs a value", what);
     if (optopt && optopt != '?')
@@ -231,44 +233,70 @@ static int take_command(int argc, char *const *argv, struct process_opts *p, str
 
 static const char *enum_arg_hv[] = {"auto", "qemu", "cloud-hypervisor"};
 
+static const struct option run_longopts[] = {
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"env", required_argument, NULL, 'e'},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"vm-memory", required_argument, NULL, OPT_VM_MEMORY},
+    {"vm-cpus", required_argument, NULL, OPT_VM_CPUS},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"boot", required_argument, NULL, OPT_BOOT},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+    {"no-template", no_argument, NULL, OPT_NO_TEMPLATE},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"share", required_argument, NULL, OPT_SHARE},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"detach", no_argument, NULL, 'd'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"agent-addr", required_argument, NULL, OPT_AGENT_ADDR},
+    {"hypervisor", required_argument, NULL, OPT_HYPERVISOR},
+    {"accel", required_argument, NULL, OPT_ACCEL},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"debug-console", no_argument, NULL, OPT_DEBUG_CONSOLE},
+    {"kernel-params", required_argument, NULL, OPT_KERNEL_PARAMS},
+    {NULL, 0, NULL, 0},
+};
+const struct options_table options_run = {run_longopts, "+:ite:w:u:m:dv"};
+
+static const struct option exec_longopts[] = {
+    {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
+    {"env", required_argument, NULL, 'e'},   {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},  {NULL, 0, NULL, 0},
+};
+const struct options_table options_exec = {exec_longopts, "+:ite:w:u:"};
+
+static const struct option ps_longopts[] = {{"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
+const struct options_table options_ps = {ps_longopts, "+:q"};
+
+static const struct option stop_longopts[] = {{"time", required_argument, NULL, 't'},
+                                              {NULL, 0, NULL, 0}};
+const struct options_table options_stop = {stop_longopts, "+:t:"};
+
+void options_list(FILE *out, const char *scope, const struct options_table *t)
+{
+    for (const char *c = t->shortopts; *c; c++)
+        if (*c != '+' && *c != ':')
+            fprintf(out, "%s -%c\n", scope, *c);
+    for (const struct option *o = t->longopts; o->name; o++)
+        fprintf(out, "%s --%s\n", scope, o->name);
+}
+
 int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct kerr **err)
 {
-    static const struct option longopts[] = {
-        {"interactive", no_argument, NULL, 'i'},
-        {"tty", no_argument, NULL, 't'},
-        {"env", required_argument, NULL, 'e'},
-        {"workdir", required_argument, NULL, 'w'},
-        {"user", required_argument, NULL, 'u'},
-        {"memory", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, OPT_CPUS},
-        {"vm-memory", required_argument, NULL, OPT_VM_MEMORY},
-        {"vm-cpus", required_argument, NULL, OPT_VM_CPUS},
-        {"kernel", required_argument, NULL, OPT_KERNEL},
-        {"initrd", required_argument, NULL, OPT_INITRD},
-        {"boot", required_argument, NULL, OPT_BOOT},
-        {"image", required_argument, NULL, OPT_IMAGE},
-        {"firmware", required_argument, NULL, OPT_FIRMWARE},
-        {"no-template", no_argument, NULL, OPT_NO_TEMPLATE},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"rootfs", required_argument, NULL, OPT_ROOTFS},
-        {"share", required_argument, NULL, OPT_SHARE},
-        {"read-only", no_argument, NULL, OPT_READ_ONLY},
-        {"detach", no_argument, NULL, 'd'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"agent-addr", required_argument, NULL, OPT_AGENT_ADDR},
-        {"hypervisor", required_argument, NULL, OPT_HYPERVISOR},
-        {"accel", required_argument, NULL, OPT_ACCEL},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"debug-console", no_argument, NULL, OPT_DEBUG_CONSOLE},
-        {"kernel-params", required_argument, NULL, OPT_KERNEL_PARAMS},
-        {NULL, 0, NULL, 0},
-    };
     struct run_opts o = {.vm_memory_mib = RUN_DEFAULT_VM_MEMORY_MIB,
                          .vm_cpus = RUN_DEFAULT_VM_CPUS};
     int r = 0, opt;
     optind = 0;
     opterr = 0;
-    while (r >= 0 && (opt = getopt_long(argc, argv, "+:ite:w:u:m:dv", longopts, NULL)) != -1) {
+    while (r >= 0 && (opt = getopt_long(argc, argv, options_run.shortopts, options_run.longopts,
+                                        NULL)) != -1) {
         r = process_option(opt, optarg, &o.proc, err);
         if (r != 0)
             continue;
@@ -398,7 +426,7 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
             o.kernel_params = optarg;
             break;
         default:
-            r = bad_option(argc, argv, opt, err);
+            r = options_bad(argc, argv, opt, err);
         }
     }
     if (r >= 0)
@@ -424,18 +452,14 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
 
 static int parse_exec_opts(int argc, char *const *argv, struct process_opts *p, struct kerr **err)
 {
-    static const struct option longopts[] = {
-        {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
-        {"env", required_argument, NULL, 'e'},   {"workdir", required_argument, NULL, 'w'},
-        {"user", required_argument, NULL, 'u'},  {NULL, 0, NULL, 0},
-    };
     int opt, r = 0;
     optind = 0;
     opterr = 0;
-    while (r >= 0 && (opt = getopt_long(argc, argv, "+:ite:w:u:", longopts, NULL)) != -1) {
+    while (r >= 0 && (opt = getopt_long(argc, argv, options_exec.shortopts, options_exec.longopts,
+                                        NULL)) != -1) {
         r = process_option(opt, optarg, p, err);
         if (r == 0)
-            r = bad_option(argc, argv, opt, err);
+            r = options_bad(argc, argv, opt, err);
     }
     return r < 0 ? r : optind;
 }

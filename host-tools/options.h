@@ -1,9 +1,11 @@
 /* Command-line options of `kata-host run` and `kata-host exec`, parsed into plain structs so
  * the parsing is testable without booting anything. Strings point into argv. */
 #pragma once
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -88,3 +90,15 @@ int options_parse_cpus(const char *text, int64_t *ret_quota, struct kerr **err);
 int options_parse_user(const char *text, struct user_spec *ret, struct kerr **err);
 /* Container and sandbox names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63} (they become paths). */
 bool options_valid_name(const char *name);
+
+/* A subcommand's options as getopt_long takes them: the one table each parser uses and
+ * `kata-host --list-options` prints (the man page's drift test compares the two). */
+struct options_table {
+    const struct option *longopts;
+    const char *shortopts;
+};
+extern const struct options_table options_run, options_exec, options_ps, options_stop;
+/* Prints "SCOPE -x" and "SCOPE --name" for every option of t. */
+void options_list(FILE *out, const char *scope, const struct options_table *t);
+/* The error for getopt_long's '?' or ':' (opterr = 0, shortopts starting "+:"). */
+int options_bad(int argc, char *const *argv, int opt, struct kerr **err);

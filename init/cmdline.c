@@ -152,6 +152,9 @@ char **cmdline_split_words(const char *value)
 }
 
 enum { P_DEBUG, P_CGROUP, P_NO_V1, P_DEFER, P_AGENT, P_COUNT };
+static const char *const keys[P_COUNT + 1] = {DEBUG_PARAM, CGROUP_PARAM, NO_V1_PARAM,
+                                              DEFER_PARAM, AGENT_PARAM,  NULL};
+const char *const *const init_config_keys = keys;
 
 static void params_free(char *(*values)[P_COUNT])
 {
@@ -161,8 +164,6 @@ static void params_free(char *(*values)[P_COUNT])
 
 int init_config_parse(const char *text, struct init_config *ret, struct kerr **err)
 {
-    static const char *const keys[P_COUNT] = {DEBUG_PARAM, CGROUP_PARAM, NO_V1_PARAM, DEFER_PARAM,
-                                              AGENT_PARAM};
     __attribute__((cleanup(params_free))) char *params[P_COUNT] = {0};
     cmdline_collect(text, keys, params, P_COUNT);
     bool debug = false, v1 = false;

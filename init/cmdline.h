@@ -32,6 +32,9 @@ int cmdline_parse_bool(const char *value, bool *ret);
  * there are no words. */
 char **cmdline_split_words(const char *value);
 
+/* The parameters init_config_parse reads, NULL-terminated (kata-init --list-parameters). */
+extern const char *const *const init_config_keys;
+
 /* Fills *ret from a whole command line; on error (a malformed value) nothing is allocated. */
 int init_config_parse(const char *text, struct init_config *ret, struct kerr **err);
 void init_config_clear(struct init_config *c);

@@ -11,6 +11,8 @@ INIT_TESTS := $(patsubst init/tests/%.c,$(BUILD)/asan/tests/%,$(wildcard init/te
 INIT_LDFLAGS := -Wl,-z,noseparate-code -Wl,--build-id=none
 
 BINS += $(BUILD)/bin/kata-init
+# --version prints the version and commit (mk/version.mk).
+$(call objs_r,init/main.c) $(call objs_a,init/main.c): $(GEN)/version.h
 
 $(BUILD)/bin/kata-init: $(call objs_r,init/main.c $(INIT_SRCS) $(INIT_COMMON_SRCS))
 	@mkdir -p $(@D)

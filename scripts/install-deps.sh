@@ -11,10 +11,13 @@ PKGS=(
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf python3-prometheus-client iptables
   file
+  scdoc
 )
 # `--bench`: what only `make bench` needs. Debian's stock kernel is the boot-time baseline;
 # it is kept out of the default set because installing it takes minutes.
 if [ "${1:-}" = --bench ]; then PKGS+=(linux-image-amd64); fi
+# `--package`: what only `make check-package` (the Debian package build) needs.
+if [ "${1:-}" = --package ]; then PKGS+=(debhelper dpkg-dev fakeroot lintian git); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -28,6 +28,7 @@
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
 #include "agentctl.h"
+#include "version.h"
 #include "xalloc.h"
 
 #define AGENT_SVC "grpc.AgentService"
@@ -139,7 +140,7 @@ struct opts {
 
 static void usage(void)
 {
-    fputs("usage: agentctl -a ADDR [-T SECS] COMMAND [OPTIONS] [-- ARGS]\n"
+    fputs("usage: agentctl -a ADDR [-T SECS] COMMAND [OPTIONS] [-- ARGS]  |  agentctl -V\n"
           "commands: check version create-sandbox destroy-sandbox create-container\n"
           "  start-container exec read-stdout read-stderr write-stdin close-stdin wait signal\n"
           "  remove resize pause resume update guest-details oom-event stats\n"
@@ -801,8 +802,11 @@ static int cmd_run(struct opts *o)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "+a:T:h")) != -1) {
+    while ((c = getopt(argc, argv, "+a:T:hV")) != -1) {
         switch (c) {
+        case 'V':
+            printf("agentctl %s (commit %s)\n", KATA_VERSION, KATA_COMMIT);
+            return 0;
         case 'a':
             addr = optarg;
             break;
