@@ -11,6 +11,7 @@ PKGS=(
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   python3-protobuf python3-prometheus-client iptables
   file
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 # `--bench`: what only `make bench` needs. Debian's stock kernel is the boot-time baseline;
 # it is kept out of the default set because installing it takes minutes.
