@@ -65,6 +65,9 @@ static int nl_error(const struct nlmsghdr *h, struct kerr **err)
     const struct nlmsgerr *e = NLMSG_DATA(h);
     if (e->error == 0)
         return 0;
+    /* The kernel sends a negative errno; anything else is not one to negate or print. */
+    if (e->error < -4095 || e->error > 0)
+        return make_status(err, RPC_INTERNAL, EPROTO, "rtnetlink: bad error code %d", e->error);
     return make_status(err, RPC_INTERNAL, -e->error, "rtnetlink");
 }
 
