@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(key != NULL, "token without a key");
         FUZZ_CHECK(cur >= text && cur <= text + strlen(text), "cursor left the line");
         bool b;
-        int r = cmdline_parse_bool(value, &b);
+        int r = cmdline_parse_bool(value ? value : "", &b); /* bare flag: "" */
         FUZZ_CHECK(r == 0 || r == -EINVAL, "parse_bool returned %d", r);
         char **words = cmdline_split_words(value ? value : key);
         for (char **w = words; w && *w; w++)

@@ -19,25 +19,24 @@
 #include "ttrpc.pb-c.h"
 #include "xalloc.h"
 
-static struct ttrpc_server *server;
-
 static void reply_empty(struct ttrpc_call *call, void *data)
 {
     FUZZ_CHECK(call->request != NULL, "handler without a decoded request");
     ttrpc_reply(call, NULL);
 }
 
-static void setup(void)
+/* A fresh loop and server per input: the loop frees removed sources and cancelled timers
+ * only when it runs or ends, and an input must leave nothing behind (libFuzzer's leak check). */
+static struct testsvc *setup(struct loop *loop)
 {
-    struct loop *loop = loop_new();
     struct testsvc *t = testsvc_new(loop);
-    server = testsvc_server(t);
     const ProtobufCServiceDescriptor *d = &grpc__agent_service__descriptor;
     ttrpc_method_fn *h = xcalloc(d->n_methods, sizeof(*h));
     for (unsigned i = 0; i < d->n_methods; i++)
         h[i] = reply_empty;
-    ttrpc_server_register(server, d, h, NULL);
+    ttrpc_server_register(testsvc_server(t), d, h, NULL);
     free(h);
+    return t;
 }
 
 struct out {
@@ -88,10 +87,11 @@ static void check_replies(const struct out *o)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!server)
-        setup();
     if (size < 1)
         return 0;
+    struct loop *loop = loop_new();
+    struct testsvc *t = setup(loop);
+    struct ttrpc_server *server = testsvc_server(t);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         abort();
@@ -114,6 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     drain(sv[1], &o);
     close(sv[0]);
     close(sv[1]);
+    testsvc_free(t);
+    loop_free(loop);
     check_replies(&o);
     free(o.buf);
     return 0;
