@@ -217,6 +217,36 @@ static void requests(void)
     cf.data.data = (uint8_t *)"web\n", cf.data.len = 4;
     request("copy-file", "CopyFile", &cf.base);
 
+    Types__IPAddress ip4 = TYPES__IPADDRESS__INIT, ip6 = TYPES__IPADDRESS__INIT;
+    ip4.address = "10.0.0.2", ip4.mask = "24";
+    ip6.family = TYPES__IPFAMILY__v6, ip6.address = "fe80::42:acff:fe11:2", ip6.mask = "64";
+    Types__IPAddress *ips[] = {&ip4, &ip6};
+    Types__Interface itf = TYPES__INTERFACE__INIT;
+    itf.device = "eth0", itf.name = "eth0", itf.mtu = 1500, itf.hwaddr = "02:42:ac:11:00:02";
+    itf.ipaddresses = ips, itf.n_ipaddresses = 2;
+    Grpc__UpdateInterfaceRequest ui = GRPC__UPDATE_INTERFACE_REQUEST__INIT;
+    ui.interface = &itf;
+    request("update-interface", "UpdateInterface", &ui.base);
+
+    Types__Route r1 = TYPES__ROUTE__INIT, r2 = TYPES__ROUTE__INIT;
+    r1.gateway = "10.0.0.1", r1.device = "eth0";
+    r2.dest = "10.0.0.0/24", r2.device = "eth0", r2.source = "10.0.0.2", r2.scope = 253;
+    Types__Route *rts[] = {&r1, &r2};
+    Grpc__Routes routes = GRPC__ROUTES__INIT;
+    routes.routes = rts, routes.n_routes = 2;
+    Grpc__UpdateRoutesRequest ur = GRPC__UPDATE_ROUTES_REQUEST__INIT;
+    ur.routes = &routes;
+    request("update-routes", "UpdateRoutes", &ur.base);
+
+    Types__ARPNeighbor nb = TYPES__ARPNEIGHBOR__INIT;
+    nb.toipaddress = &ip4, nb.device = "eth0", nb.lladdr = "02:42:ac:11:00:03", nb.state = 0x80;
+    Types__ARPNeighbor *nbs[] = {&nb};
+    Grpc__ARPNeighbors arps = GRPC__ARPNEIGHBORS__INIT;
+    arps.arpneighbors = nbs, arps.n_arpneighbors = 1;
+    Grpc__AddARPNeighborsRequest an = GRPC__ADD_ARPNEIGHBORS_REQUEST__INIT;
+    an.neighbors = &arps;
+    request("add-arp-neighbors", "AddARPNeighbors", &an.base);
+
     /* Streams the frame target serves with the test Health service: several requests in one
      * read, a parked call answered by a later one, a handler closing the connection, a DATA
      * frame, a reused stream id and an oversized length. */

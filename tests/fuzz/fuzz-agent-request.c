@@ -3,10 +3,13 @@
  * verify_id), the OCI spec's minimum, its conversions to kernel settings (capabilities,
  * mount options and propagation, namespace and rlimit names, the cgroups path, cgroup value
  * conversions, user/group resolution against fixed passwd/group files) and its JSON form
- * (config.json). The first byte picks the method, the rest is the payload. */
+ * (config.json); the addresses of the network requests (MAC, IP, prefix, CIDR). The first byte
+ * picks the method, the rest is the payload. */
 #include "fuzz.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -16,6 +19,7 @@
 #include "agent/linux/namespaces.h"
 #include "agent/linux/rlimits.h"
 #include "agent/linux/user.h"
+#include "agent/netaddr.h"
 #include "agent/validate.h"
 #include "cleanup.h"
 #include "ttrpc.h"
@@ -133,6 +137,48 @@ static void check_spec(const Grpc__Spec *spec, const char *cid)
     check_resources(l->resources);
 }
 
+static void check_ip(const char *s)
+{
+    uint8_t ip[16];
+    int f = net_parse_ip(s, ip);
+    FUZZ_CHECK(f == AF_INET || f == AF_INET6 || f == -EINVAL, "net_parse_ip %d", f);
+}
+
+static void check_network(const ProtobufCMessage *m)
+{
+    uint8_t mac[NET_MAC_LEN], ip[16];
+    if (m->descriptor == &grpc__update_interface_request__descriptor) {
+        const Types__Interface *i = ((const Grpc__UpdateInterfaceRequest *)m)->interface;
+        if (!i)
+            return;
+        (void)net_parse_mac(i->hwaddr, mac);
+        for (size_t k = 0; k < i->n_ipaddresses; k++) {
+            int f = net_parse_ip(i->ipaddresses[k]->address, ip);
+            if (f > 0) {
+                int p = net_parse_prefix(i->ipaddresses[k]->mask, f);
+                FUZZ_CHECK(p == -EINVAL || (p >= 0 && p <= net_addr_len(f) * 8), "prefix %d", p);
+            }
+        }
+    } else if (m->descriptor == &grpc__update_routes_request__descriptor) {
+        const Grpc__Routes *rs = ((const Grpc__UpdateRoutesRequest *)m)->routes;
+        for (size_t k = 0; rs && k < rs->n_routes; k++) {
+            int prefix;
+            int f = net_parse_cidr(rs->routes[k]->dest, ip, &prefix);
+            FUZZ_CHECK(f < 0 || (prefix >= 0 && prefix <= net_addr_len(f) * 8), "cidr prefix %d",
+                       prefix);
+            check_ip(rs->routes[k]->gateway);
+            check_ip(rs->routes[k]->source);
+        }
+    } else if (m->descriptor == &grpc__add_arpneighbors_request__descriptor) {
+        const Grpc__ARPNeighbors *ns = ((const Grpc__AddARPNeighborsRequest *)m)->neighbors;
+        for (size_t k = 0; ns && k < ns->n_arpneighbors; k++) {
+            if (ns->arpneighbors[k]->toipaddress)
+                check_ip(ns->arpneighbors[k]->toipaddress->address);
+            (void)net_parse_mac(ns->arpneighbors[k]->lladdr, mac);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!passwd[0]) {
@@ -159,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (md->input == &grpc__update_container_request__descriptor) {
         check_resources(((const Grpc__UpdateContainerRequest *)m)->resources);
     }
+    check_network(m);
     protobuf_c_message_free_unpacked(m, NULL);
     return 0;
 }

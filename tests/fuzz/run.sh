@@ -37,7 +37,7 @@ for t in "$@"; do
   fi
   start=$(date +%s)
   # The committed seeds are read-only input; new units go to the scratch directory.
-  "$bin" "${limit[@]}" -seed=1 -jobs=1 -workers=1 -rss_limit_mb=2048 -timeout=10 -max_len=8192 \
+  "$bin" "${limit[@]}" -seed=1 -rss_limit_mb=2048 -timeout=10 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$art/$t-" "$work" "tests/fuzz/corpus/$t" \
     >"$work.log" 2>&1
   rc=$?
