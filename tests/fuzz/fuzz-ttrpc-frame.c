@@ -46,14 +46,14 @@ struct out {
 
 static void drain(int fd, struct out *o)
 {
-    for (;;) {
-        if (o->cap - o->len < 65536) {
-            o->cap = o->cap * 2 + 65536;
+    static uint8_t chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+        if (o->cap - o->len < (size_t)n) {
+            o->cap = (o->len + (size_t)n) * 2;
             o->buf = xrealloc(o->buf, o->cap);
         }
-        ssize_t n = read(fd, o->buf + o->len, o->cap - o->len);
-        if (n <= 0)
-            return;
+        memcpy(o->buf + o->len, chunk, (size_t)n);
         o->len += (size_t)n;
     }
 }
