@@ -469,6 +469,19 @@ static void texts(void)
     put_text("agent-toml", "strings",
              "no_proxy = \"a\\tb\\u0041\\\"c\"\nserver_addr = '''x'''\nlog_vport = -2147483649\n");
 
+    /* Values at and past the integer limits. */
+    put_text("agent-cmdline", "huge-values",
+             "agent.hotplug_timeout=9223372036854775807 agent.cdi_timeout=99999999999 "
+             "agent.launch_process_timeout=-9223372036854775808 "
+             "agent.container_pipe_size=4294967296 agent.log_vport=2147483648 "
+             "agent.mem_agent_memcg_period_secs=18446744073709551616 "
+             "agent.mem_agent_compact_sec_max=-9223372036854775809 "
+             "agent.mem_agent_memcg_swappiness_max=256");
+    put_text("agent-toml", "huge-values",
+             "hotplug_timeout = { secs = 9223372036854775807, nanos = 999999999 }\n"
+             "launch_process_timeout = [-9223372036854775808, -1]\n"
+             "cdi_timeout = { secs = 18446744073709551615, nanos = 0 }\n"
+             "log_vport = 2147483648\n");
     put_text("path", "plain", "/etc/passwd");
     put_text("path", "dots", "/a/b/../../../../etc/./passwd");
     put_text("path", "symlinks", "a/b/far/etc/passwd");
