@@ -351,6 +351,11 @@ int config_load_file(struct agent_config *c, const char *path, struct kerr **err
     int r = read_file(path, &text, err);
     if (r < 0)
         return r;
-    struct parser ps = {.p = text, .line = 1, .path = path, .err = err};
+    return config_parse_toml(c, text, path, err);
+}
+
+int config_parse_toml(struct agent_config *c, const char *text, const char *name, struct kerr **err)
+{
+    struct parser ps = {.p = text, .line = 1, .path = name, .err = err};
     return parse_document(&ps, c);
 }

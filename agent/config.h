@@ -68,3 +68,6 @@ int config_apply_env(struct agent_config *c, struct kerr **err);
 void config_list_parameters(FILE *out);
 /* Reads upstream's TOML agent configuration into c (config-file.c). */
 int config_load_file(struct agent_config *c, const char *path, struct kerr **err);
+/* The same from the file's text; name is what messages call it. */
+int config_parse_toml(struct agent_config *c, const char *text, const char *name,
+                      struct kerr **err);

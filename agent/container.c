@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "validate.h"
 #include "cleanup.h"
 #include "linux/cgroup.h"
 #include "log.h"
@@ -48,17 +49,6 @@ static void spec_view_free(struct spec_view *v)
     free(v);
 }
 
-/* Upstream's verify_id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (so at least two characters). */
-static bool valid_id(const char *id)
-{
-    if (!isalnum((unsigned char)id[0]) || !id[1] || strlen(id) > 255)
-        return false;
-    for (const char *p = id + 1; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-            return false;
-    return true;
-}
-
 static int mkdir_p(const char *path, mode_t mode)
 {
     cleanup_free char *p = xstrdup(path);
@@ -86,25 +76,6 @@ struct container *container_find(struct sandbox *sb, const char *id)
         if (strcmp(c->id, id) == 0)
             return c;
     return NULL;
-}
-
-static int validate_spec(const Grpc__Spec *spec, struct kerr **err)
-{
-    if (!spec)
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "no OCI spec in the request");
-    if (!spec->process)
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "spec has no process");
-    if (spec->process->n_args == 0 || !spec->process->args[0][0])
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "spec process has no args");
-    if (!spec->root || !spec->root->path[0])
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "spec has no root path");
-    if (spec->root->path[0] != '/')
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "root path %s is not absolute",
-                           spec->root->path);
-    if (spec->process->cwd[0] && spec->process->cwd[0] != '/')
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "cwd %s is not absolute",
-                           spec->process->cwd);
-    return 0;
 }
 
 /* protobuf-c string arrays carry a count, not a NULL terminator. */
@@ -302,7 +273,7 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
     cleanup_error struct kerr *err = NULL;
     const char *cid = req->container_id;
 
-    if (!valid_id(cid)) {
+    if (!agent_valid_id(cid)) {
         ttrpc_reply_error(call, RPC_INTERNAL, "invalid container ID %s", cid);
         return;
     }
@@ -310,7 +281,7 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_ALREADY_EXISTS, "container %s already exists", cid);
         return;
     }
-    if (validate_spec(req->oci, &err) < 0) {
+    if (agent_validate_spec(req->oci, &err) < 0) {
         ttrpc_reply_kerr(call, err);
         return;
     }

@@ -65,7 +65,32 @@ static int nl_error(const struct nlmsghdr *h, struct kerr **err)
     const struct nlmsgerr *e = NLMSG_DATA(h);
     if (e->error == 0)
         return 0;
+    /* The kernel sends a negative errno; anything else is not one to negate or print. */
+    if (e->error < -4095 || e->error > 0)
+        return make_status(err, RPC_INTERNAL, EPROTO, "rtnetlink: bad error code %d", e->error);
     return make_status(err, RPC_INTERNAL, -e->error, "rtnetlink");
+}
+
+bool nl_parse_reply(const char *buf, size_t n, uint32_t seq, nl_dump_fn fn, void *data, int *ret,
+                    struct kerr **err)
+{
+    for (size_t off = 0; off + sizeof(struct nlmsghdr) <= n;) {
+        const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+        if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n - off)
+            break;
+        off += NLMSG_ALIGN(h->nlmsg_len);
+        if (h->nlmsg_seq != seq)
+            continue;
+        if (h->nlmsg_type == NLMSG_DONE)
+            return true;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            *ret = nl_error(h, err);
+            return true;
+        }
+        if (fn && *ret == 0)
+            *ret = fn(h, data, err); /* keep reading so the socket ends clean */
+    }
+    return false;
 }
 
 int nl_talk(int fd, struct nl_msg *msg, nl_dump_fn fn, void *data, struct kerr **err)
@@ -91,25 +116,8 @@ int nl_talk(int fd, struct nl_msg *msg, nl_dump_fn fn, void *data, struct kerr *
             ret = make_status(err, RPC_INTERNAL, errno, "netlink recv");
             break;
         }
-        for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
-            struct nlmsghdr *h = (struct nlmsghdr *)(buf + off);
-            if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > (size_t)n - off)
-                break;
-            off += NLMSG_ALIGN(h->nlmsg_len);
-            if (h->nlmsg_seq != msg->h.nlmsg_seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE) {
-                done = true;
-                break;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                ret = nl_error(h, err);
-                done = true;
-                break;
-            }
-            if (fn && ret == 0)
-                ret = fn(h, data, err); /* keep reading so the socket ends clean */
-        }
+        if (nl_parse_reply(buf, (size_t)n, msg->h.nlmsg_seq, fn, data, &ret, err))
+            done = true;
         if (n == 0)
             break;
     }

@@ -4,6 +4,7 @@
 #pragma once
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,10 @@ typedef int (*nl_dump_fn)(const struct nlmsghdr *h, void *data, struct kerr **er
 /* Sends msg. Without fn it asks for and waits on the ACK; with fn it reads the dump to its end.
  * Kernel errors fail with INTERNAL and the errno text. */
 int nl_talk(int fd, struct nl_msg *msg, nl_dump_fn fn, void *data, struct kerr **err);
+/* One datagram of the reply to request seq: runs fn on its messages (until one fails: *ret),
+ * and returns true at the end of the reply (NLMSG_DONE, or an NLMSG_ERROR/ACK whose status
+ * goes to *ret). */
+bool nl_parse_reply(const char *buf, size_t n, uint32_t seq, nl_dump_fn fn, void *data, int *ret,
+                    struct kerr **err);
 /* Indexes the attributes of [rta, rta+len) by type into tb[0..max]; others are ignored. */
 void nl_attrs(struct rtattr **tb, int max, struct rtattr *rta, int len);

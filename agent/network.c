@@ -14,57 +14,9 @@
 #include "agent.pb-c.h"
 #include "cleanup.h"
 #include "netaddr.h"
+#include "netdump.h"
 #include "netlink.h"
 #include "xalloc.h"
-
-/* ------------------------------------------------------------ kernel state, as dumped */
-
-struct link {
-    int index;
-    char name[IFNAMSIZ];
-    uint32_t mtu, flags;
-    uint8_t mac[32];
-    size_t mac_len;
-    char kind[32];
-};
-
-struct addr {
-    int index, family, prefix, scope;
-    uint8_t ip[16];
-};
-
-struct route {
-    int family, dst_len, oif, scope, protocol;
-    bool has_gw, has_src;
-    uint8_t dst[16], gw[16], src[16];
-    uint32_t flags;
-};
-
-/* A growable array of fixed-size items. */
-struct vec {
-    void *v;
-    size_t n, size;
-};
-
-static void *vec_push(struct vec *a)
-{
-    a->v = xrealloc(a->v, (a->n + 1) * a->size);
-    void *item = (char *)a->v + a->n++ * a->size;
-    memset(item, 0, a->size);
-    return item;
-}
-
-static void vec_free(struct vec *a)
-{
-    free(a->v);
-    a->v = NULL;
-    a->n = 0;
-}
-#define cleanup_vec __attribute__((cleanup(vec_free)))
-#define VEC(type)                                                                                  \
-    {                                                                                              \
-        .size = sizeof(type)                                                                       \
-    }
 
 static void close_fd(int *fd)
 {
@@ -73,105 +25,25 @@ static void close_fd(int *fd)
 }
 #define cleanup_nl __attribute__((cleanup(close_fd)))
 
-static int on_link(const struct nlmsghdr *h, void *data, struct kerr **err)
-{
-    if (h->nlmsg_type != RTM_NEWLINK)
-        return 0;
-    struct ifinfomsg *ifi = NLMSG_DATA(h);
-    struct rtattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
-    nl_attrs(tb, IFLA_MAX, IFLA_RTA(ifi), (int)IFLA_PAYLOAD(h));
-    struct link *l = vec_push(data);
-    l->index = ifi->ifi_index;
-    l->flags = ifi->ifi_flags;
-    if (tb[IFLA_IFNAME])
-        snprintf(l->name, sizeof(l->name), "%s", (char *)RTA_DATA(tb[IFLA_IFNAME]));
-    if (tb[IFLA_MTU])
-        memcpy(&l->mtu, RTA_DATA(tb[IFLA_MTU]), sizeof(l->mtu));
-    if (tb[IFLA_ADDRESS]) {
-        l->mac_len = RTA_PAYLOAD(tb[IFLA_ADDRESS]);
-        if (l->mac_len > sizeof(l->mac))
-            l->mac_len = sizeof(l->mac);
-        memcpy(l->mac, RTA_DATA(tb[IFLA_ADDRESS]), l->mac_len);
-    }
-    if (tb[IFLA_LINKINFO]) {
-        nl_attrs(li, IFLA_INFO_MAX, RTA_DATA(tb[IFLA_LINKINFO]),
-                 (int)RTA_PAYLOAD(tb[IFLA_LINKINFO]));
-        if (li[IFLA_INFO_KIND])
-            snprintf(l->kind, sizeof(l->kind), "%.*s", (int)RTA_PAYLOAD(li[IFLA_INFO_KIND]),
-                     (char *)RTA_DATA(li[IFLA_INFO_KIND]));
-    }
-    return 0;
-}
-
 static int dump_links(int fd, struct vec *links, struct kerr **err)
 {
     struct nl_msg m;
     nl_msg_init(&m, RTM_GETLINK, NLM_F_DUMP, sizeof(struct ifinfomsg));
-    return error_wrap(err, nl_talk(fd, &m, on_link, links, err), "list links");
-}
-
-static int on_addr(const struct nlmsghdr *h, void *data, struct kerr **err)
-{
-    if (h->nlmsg_type != RTM_NEWADDR)
-        return 0;
-    struct ifaddrmsg *ifa = NLMSG_DATA(h);
-    struct rtattr *tb[IFA_MAX + 1];
-    nl_attrs(tb, IFA_MAX, IFA_RTA(ifa), (int)IFA_PAYLOAD(h));
-    struct rtattr *a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-    if (!a || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
-        return 0;
-    struct addr *x = vec_push(data);
-    x->index = (int)ifa->ifa_index;
-    x->family = ifa->ifa_family;
-    x->prefix = ifa->ifa_prefixlen;
-    x->scope = ifa->ifa_scope;
-    memcpy(x->ip, RTA_DATA(a), (size_t)net_addr_len(x->family));
-    return 0;
+    return error_wrap(err, nl_talk(fd, &m, netdump_link, links, err), "list links");
 }
 
 static int dump_addrs(int fd, struct vec *addrs, struct kerr **err)
 {
     struct nl_msg m;
     nl_msg_init(&m, RTM_GETADDR, NLM_F_DUMP, sizeof(struct ifaddrmsg));
-    return error_wrap(err, nl_talk(fd, &m, on_addr, addrs, err), "list addresses");
-}
-
-static int on_route(const struct nlmsghdr *h, void *data, struct kerr **err)
-{
-    if (h->nlmsg_type != RTM_NEWROUTE)
-        return 0;
-    struct rtmsg *rt = NLMSG_DATA(h);
-    struct rtattr *tb[RTA_MAX + 1];
-    nl_attrs(tb, RTA_MAX, RTM_RTA(rt), (int)RTM_PAYLOAD(h));
-    uint32_t table = rt->rtm_table;
-    if (tb[RTA_TABLE])
-        memcpy(&table, RTA_DATA(tb[RTA_TABLE]), sizeof(table));
-    if (table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST ||
-        (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6))
-        return 0;
-    struct route *r = vec_push(data);
-    size_t alen = (size_t)net_addr_len(rt->rtm_family);
-    r->family = rt->rtm_family;
-    r->dst_len = rt->rtm_dst_len;
-    r->scope = rt->rtm_scope;
-    r->protocol = rt->rtm_protocol;
-    r->flags = rt->rtm_flags;
-    if (tb[RTA_DST])
-        memcpy(r->dst, RTA_DATA(tb[RTA_DST]), alen);
-    if ((r->has_gw = tb[RTA_GATEWAY] != NULL))
-        memcpy(r->gw, RTA_DATA(tb[RTA_GATEWAY]), alen);
-    if ((r->has_src = tb[RTA_PREFSRC] != NULL))
-        memcpy(r->src, RTA_DATA(tb[RTA_PREFSRC]), alen);
-    if (tb[RTA_OIF])
-        memcpy(&r->oif, RTA_DATA(tb[RTA_OIF]), sizeof(r->oif));
-    return 0;
+    return error_wrap(err, nl_talk(fd, &m, netdump_addr, addrs, err), "list addresses");
 }
 
 static int dump_routes(int fd, struct vec *routes, struct kerr **err)
 {
     struct nl_msg m;
     nl_msg_init(&m, RTM_GETROUTE, NLM_F_DUMP, sizeof(struct rtmsg));
-    return error_wrap(err, nl_talk(fd, &m, on_route, routes, err), "list routes");
+    return error_wrap(err, nl_talk(fd, &m, netdump_route, routes, err), "list routes");
 }
 
 static const struct link *link_by_index(const struct vec *links, int index)

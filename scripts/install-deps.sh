@@ -12,6 +12,7 @@ PKGS=(
   python3-protobuf python3-prometheus-client iptables
   file
   scdoc
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 # `--bench`: what only `make bench` needs. Debian's stock kernel is the boot-time baseline;
 # it is kept out of the default set because installing it takes minutes.

@@ -6,3 +6,4 @@ test-deps: bins
 test: test-deps
 	@tests/run
 -include agent/linux/linux.mk
+-include tests/fuzz/fuzz.mk

@@ -705,6 +705,15 @@ struct ttrpc_conn *ttrpc_server_add_conn(struct ttrpc_server *s, int fd, unsigne
     return c;
 }
 
+void ttrpc_conn_feed(struct ttrpc_conn *c, const uint8_t *p, size_t n)
+{
+    c->busy++;
+    conn_parse(c, p, n);
+    c->busy--;
+    if (c->closing)
+        conn_destroy(c);
+}
+
 void ttrpc_conn_close(struct ttrpc_conn *c)
 {
     if (!c || c->closing)

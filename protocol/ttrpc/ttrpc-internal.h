@@ -17,6 +17,11 @@ uint8_t *ttrpc_ok_response_prefix(uint8_t *p, size_t payload_len);
 size_t ttrpc_error_response_len(int code, size_t msg_len);
 void ttrpc_error_response_encode(uint8_t *p, int code, const char *msg, size_t msg_len);
 
+struct ttrpc_conn;
+/* Parses bytes as if just read from the connection's fd (the frame reader without the socket,
+ * for the fuzz target). The connection is gone afterwards if they made it close. */
+void ttrpc_conn_feed(struct ttrpc_conn *c, const uint8_t *p, size_t n);
+
 struct iovec;
 /* writev() that never raises SIGPIPE on sockets (sendmsg with MSG_NOSIGNAL). */
 long ttrpc_writev(int fd, bool is_socket, const struct iovec *iov, int n);

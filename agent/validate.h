@@ -1,0 +1,12 @@
+/* Checks of a request's contents that have no side effect (shared by the handlers and the
+ * fuzz targets under tests/fuzz). */
+#pragma once
+#include <stdbool.h>
+
+#include "agent.pb-c.h"
+#include "error.h"
+
+/* Upstream's verify_id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (so at least two characters). */
+bool agent_valid_id(const char *id);
+/* The parts of an OCI spec CreateContainer cannot do without; INVALID_ARGUMENT naming it. */
+int agent_validate_spec(const Grpc__Spec *spec, struct kerr **err);
