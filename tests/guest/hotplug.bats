@@ -11,9 +11,9 @@ load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
 setup_file() {
-    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export AGENTCTL=$KATA_BUILD/bin/agentctl
+    # shellcheck source=lib/kata-vm.bash
+    source "$BATS_TEST_DIRNAME/lib/kata-vm.bash"
+    kata_vm_test_env
     WORK=$(mktemp -d /tmp/kata-hotplug.XXXXXX)
     export WORK VM=$WORK/vm
     mkdir -p "$VM"
@@ -31,7 +31,6 @@ setup_file() {
     printf 'oci-device-bytes' | dd of="$WORK/dev.img" conv=notrunc status=none
     truncate -s 64M "$WORK/swap.img"
     mkswap -q "$WORK/swap.img" >/dev/null 2>&1 || mkswap "$WORK/swap.img" >/dev/null
-    source "$KATA_SRC/tests/guest/lib/kata-vm.bash"
     kata_vm_start "$VM" initrd -machine nvdimm=on
     kata_vm_wait_agent "$VM" 180
     "$AGENTCTL" -a "unix://$VM/agent.sock" create-sandbox --id hp

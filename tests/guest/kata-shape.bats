@@ -13,9 +13,7 @@ load lib/kata-vm
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
 
 setup_file() {
-    export KATA_SRC=${KATA_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
-    export AGENTCTL=$KATA_BUILD/bin/agentctl
+    kata_vm_test_env
     export VMS=$BATS_FILE_TMPDIR/vms
     mkdir -p "$VMS"
 }
@@ -28,13 +26,7 @@ teardown_file() {
 }
 
 setup() {
-    [ "$(id -u)" = 0 ] || skip "needs root"
-    command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-    [ -x "$AGENTCTL" ] || skip "agentctl not built (make test-deps)"
-    local f
-    for f in vmlinux.container kata-containers.img kata-containers-initrd.img; do
-        [ -f "$KATA_BUILD/$f" ] || skip "$f not built (make kernel initrd image)"
-    done
+    kata_vm_require vmlinux.container kata-containers.img kata-containers-initrd.img
 }
 
 teardown() {

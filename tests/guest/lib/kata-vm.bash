@@ -38,6 +38,26 @@ _kata_vm_build() {
     echo "${KATA_BUILD:-$(cd "$KATA_VM_LIB_DIR/../../.." && pwd)/build}"
 }
 
+# For the guest suites' setup_file: KATA_SRC, KATA_BUILD and AGENTCTL, named as the other
+# suites name them.
+kata_vm_test_env() {
+    export KATA_SRC=${KATA_SRC:-$(cd "$KATA_VM_LIB_DIR/../../.." && pwd)}
+    export KATA_BUILD=${KATA_BUILD:-$KATA_SRC/build}
+    export AGENTCTL=$KATA_BUILD/bin/agentctl
+}
+
+# For a bats setup(): skips the test unless it runs as root with QEMU, agentctl and the named
+# build outputs (relative to KATA_BUILD).
+kata_vm_require() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+    [ -x "$AGENTCTL" ] || skip "agentctl not built (make test-deps)"
+    local f
+    for f in "$@"; do
+        [ -f "$KATA_BUILD/$f" ] || skip "$f not built (make kernel initrd image)"
+    done
+}
+
 # The runtime's command line for VARIANT (kata-runtime-facts.md §1.4, §1.5), N = maxcpus.
 kata_vm_cmdline() {
     local variant=$1 n=$2
