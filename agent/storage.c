@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "linux/mounts.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -24,40 +25,13 @@
 #define OVERLAY_CREATE_DIR "io.katacontainers.volume.overlayfs.create_directory="
 #define HUGEPAGES_DIR "/sys/kernel/mm/hugepages"
 
-static const struct {
-    const char *name;
-    unsigned long set, clear;
-} mount_flags[] = {
-    {"ro", MS_RDONLY, 0},
-    {"rw", 0, MS_RDONLY},
-    {"nodev", MS_NODEV, 0},
-    {"dev", 0, MS_NODEV},
-    {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},
-    {"noexec", MS_NOEXEC, 0},
-    {"exec", 0, MS_NOEXEC},
-    {"sync", MS_SYNCHRONOUS, 0},
-    {"async", 0, MS_SYNCHRONOUS},
-    {"dirsync", MS_DIRSYNC, 0},
-    {"noatime", MS_NOATIME, 0},
-    {"atime", 0, MS_NOATIME},
-    {"nodiratime", MS_NODIRATIME, 0},
-    {"relatime", MS_RELATIME, 0},
-    {"norelatime", 0, MS_RELATIME},
-    {"strictatime", MS_STRICTATIME, 0},
-    {"remount", MS_REMOUNT, 0},
-    {"bind", MS_BIND, 0},
-    {"rbind", MS_BIND | MS_REC, 0},
-    {"defaults", 0, 0},
-};
-
-struct mount_opts {
+struct storage_opts {
     unsigned long flags;
     char *data;       /* comma-separated, owned */
     long fsgid, mode; /* -1: not given */
 };
 
-static void mount_opts_free(struct mount_opts *o)
+static void storage_opts_free(struct storage_opts *o)
 {
     free(o->data);
 }
@@ -72,18 +46,18 @@ static void data_append(char **data, const char *o)
 /* Splits options into flags and data; fsgid=/mode= are kept apart (the agent applies them,
  * they are no mount options), and so are the agent's own io.katacontainers.* options.
  * take_mode: mode= is the local driver's; elsewhere it is a mount option (tmpfs). */
-static void parse_options(char **opts, size_t n, bool take_mode, struct mount_opts *o)
+static void parse_options(char **opts, size_t n, bool take_mode, struct storage_opts *o)
 {
-    *o = (struct mount_opts){.fsgid = -1, .mode = -1};
+    *o = (struct storage_opts){.fsgid = -1, .mode = -1};
     for (size_t i = 0; i < n; i++) {
         const char *s = opts[i];
-        bool known = false;
-        for (size_t k = 0; k < sizeof(mount_flags) / sizeof(mount_flags[0]); k++)
-            if (strcmp(s, mount_flags[k].name) == 0) {
-                o->flags = (o->flags & ~mount_flags[k].clear) | mount_flags[k].set;
-                known = true;
-            }
-        if (known || !s[0] || strncmp(s, KATA_OPTION_PREFIX, strlen(KATA_OPTION_PREFIX)) == 0)
+        if (mount_flag_option(s, &o->flags))
+            continue;
+        if (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0) {
+            o->flags |= MS_BIND | (s[0] == 'r' ? MS_REC : 0);
+            continue;
+        }
+        if (!s[0] || strncmp(s, KATA_OPTION_PREFIX, strlen(KATA_OPTION_PREFIX)) == 0)
             continue;
         if (strncmp(s, "fsgid=", 6) == 0)
             o->fsgid = strtol(s + 6, NULL, 10);
@@ -193,9 +167,9 @@ int sandbox_storages_ready(struct sandbox *sb, Grpc__Storage **st, size_t n,
 
 static int mount_local(const Grpc__Storage *s, struct kerr **err)
 {
-    struct mount_opts o;
+    struct storage_opts o;
     parse_options(s->options, s->n_options, true, &o);
-    mount_opts_free(&o);
+    storage_opts_free(&o);
     if (o.fsgid >= 0 && chown(s->mount_point, (uid_t)-1, (gid_t)o.fsgid) < 0)
         return make_status(err, RPC_INTERNAL, errno, "chown %s: %s", s->mount_point,
                            strerror(errno));
@@ -244,16 +218,16 @@ static int mount_ephemeral(const Grpc__Storage *s, struct kerr **err)
         int r = allocate_hugepages(s, err);
         if (r < 0)
             return r;
-        struct mount_opts o;
+        struct storage_opts o;
         parse_options(s->options, s->n_options, false, &o);
         r = do_mount(src, s->mount_point, "hugetlbfs", o.flags, o.data, err);
-        mount_opts_free(&o);
+        storage_opts_free(&o);
         return r;
     }
     /* As upstream: no mount option reaches the tmpfs, only fsgid= is honoured. */
-    struct mount_opts o;
+    struct storage_opts o;
     parse_options(s->options, s->n_options, false, &o);
-    mount_opts_free(&o);
+    storage_opts_free(&o);
     int r = do_mount(src, s->mount_point, s->fstype[0] ? s->fstype : "tmpfs", 0, NULL, err);
     if (r < 0)
         return r;
@@ -271,18 +245,18 @@ static int mount_overlay(const Grpc__Storage *s, const char *cid, struct kerr **
             return make_status(err, RPC_INTERNAL, -r, "create %s: %s",
                                o + strlen(OVERLAY_CREATE_DIR), strerror(-r));
     }
-    struct mount_opts o;
+    struct storage_opts o;
     parse_options(s->options, s->n_options, false, &o);
     const char *fstype = s->fstype;
     if (has_option(s, OVERLAY_RW_OPTION)) {
         if (!cid) {
-            mount_opts_free(&o);
+            storage_opts_free(&o);
             return make_status(err, RPC_INTERNAL, EINVAL, "No container id in rw overlay");
         }
         cleanup_free char *upper = xasprintf(AGENT_CONTAINER_BASE "/%s/upper", cid);
         cleanup_free char *work = xasprintf(AGENT_CONTAINER_BASE "/%s/work", cid);
         if (agent_mkdir_p(upper, 0755) < 0 || agent_mkdir_p(work, 0755) < 0) {
-            mount_opts_free(&o);
+            storage_opts_free(&o);
             return make_status(err, RPC_INTERNAL, errno, "Creating overlay directories: %s",
                                strerror(errno));
         }
@@ -291,7 +265,7 @@ static int mount_overlay(const Grpc__Storage *s, const char *cid, struct kerr **
         fstype = "overlay";
     }
     int r = do_mount(s->source, s->mount_point, fstype, o.flags, o.data, err);
-    mount_opts_free(&o);
+    storage_opts_free(&o);
     return r;
 }
 
@@ -304,12 +278,12 @@ static int mount_generic(const Grpc__Storage *s, const char *dev, struct kerr **
     else if (strcmp(s->driver, "9p") == 0)
         fstype = "9p";
     const char *source = dev[0] ? dev : s->source[0] ? s->source : fstype;
-    struct mount_opts o;
+    struct storage_opts o;
     parse_options(s->options, s->n_options, false, &o);
     int r = do_mount(source, s->mount_point, fstype, o.flags, o.data, err);
     if (r == 0)
         r = apply_fsgid(s->mount_point, o.fsgid, err);
-    mount_opts_free(&o);
+    storage_opts_free(&o);
     return r;
 }
 
@@ -430,10 +404,10 @@ static int update_ephemeral(const Grpc__Storage *s, struct kerr **err)
         return make_status(err, RPC_INTERNAL, -r, "create %s: %s", s->mount_point, strerror(-r));
     if (s->n_options == 0)
         return 0;
-    struct mount_opts o;
+    struct storage_opts o;
     parse_options(s->options, s->n_options, false, &o);
     r = do_mount(s->source, s->mount_point, s->fstype, o.flags, o.data, err);
-    mount_opts_free(&o);
+    storage_opts_free(&o);
     return r;
 }
 

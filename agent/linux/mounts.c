@@ -78,20 +78,25 @@ int mount_propagation_from_name(const char *name, unsigned long *ret, struct ker
     return make_status(err, RPC_INVALID_ARGUMENT, 0, "invalid rootfs propagation '%s'", name);
 }
 
+bool mount_flag_option(const char *name, unsigned long *flags)
+{
+    for (size_t j = 0; j < N(flag_opts); j++)
+        if (strcmp(name, flag_opts[j].name) == 0) {
+            if (flag_opts[j].clear)
+                *flags &= ~flag_opts[j].flag;
+            else
+                *flags |= flag_opts[j].flag;
+            return true;
+        }
+    return false;
+}
+
 void mount_parse_options(char *const *opts, size_t n, struct mount_opts *ret)
 {
     memset(ret, 0, sizeof(*ret));
     for (size_t i = 0; i < n; i++) {
         const char *o = opts[i];
-        bool known = false;
-        for (size_t j = 0; j < N(flag_opts) && !known; j++)
-            if (strcmp(o, flag_opts[j].name) == 0) {
-                known = true;
-                if (flag_opts[j].clear)
-                    ret->flags &= ~flag_opts[j].flag;
-                else
-                    ret->flags |= flag_opts[j].flag;
-            }
+        bool known = mount_flag_option(o, &ret->flags);
         for (size_t j = 0; j < N(prop_opts) && !known; j++)
             if (strcmp(o, prop_opts[j].name) == 0) {
                 known = true;

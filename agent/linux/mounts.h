@@ -14,6 +14,9 @@ struct mount_opts {
     char *data;                /* the options mount(2) does not know as flags, comma-joined */
 };
 
+/* Applies the MS_* flag option `name` ("ro", "nodev", "noatime", ...) to *flags; false when
+ * it is none. */
+bool mount_flag_option(const char *name, unsigned long *flags);
 /* Unknown options become filesystem data ("mode=755", "size=64k", "newinstance"). */
 void mount_parse_options(char *const *opts, size_t n, struct mount_opts *ret);
 void mount_opts_free(struct mount_opts *o);
