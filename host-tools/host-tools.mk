@@ -1,6 +1,19 @@
-# host-tools: kata-host, the host CLI that boots the guest and drives the agent.
-HOST_MAIN := host-tools/main.c
-HOST_LIB_SRCS := $(filter-out $(HOST_MAIN),$(sort $(wildcard host-tools/*.c)))
+# host-tools: the host library (lib/: VM launch, templates, the agent client, sandboxes), and
+# the two programs on it: kata-host (the CLI) and the containerd shim.
+HOST_LIB_SRCS := $(sort $(wildcard host-tools/lib/*.c))
+HOST_CLI_SRCS := $(sort $(wildcard host-tools/kata-host/*.c))
+HOST_MAIN := host-tools/kata-host/main.c
+LIBKATAHOST_R := $(BUILD)/lib/release/libkatahost.a
+LIBKATAHOST_A := $(BUILD)/lib/asan/libkatahost.a
+$(call objs_r,$(HOST_LIB_SRCS) $(HOST_CLI_SRCS) host-tools/tests/%.c) \
+$(call objs_a,$(HOST_LIB_SRCS) $(HOST_CLI_SRCS) host-tools/tests/%.c): CPPFLAGS_ALL += -Ihost-tools/lib
+
+$(LIBKATAHOST_R): $(call objs_r,$(HOST_LIB_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcsD $@ $^
+$(LIBKATAHOST_A): $(call objs_a,$(HOST_LIB_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcsD $@ $^
 HOST_TEST_SRCS := $(sort $(wildcard host-tools/tests/test-host-*.c))
 HOST_TESTS := $(patsubst host-tools/tests/%.c,$(BUILD)/asan/tests/%,$(HOST_TEST_SRCS))
 HOST_TOOLS_A := $(BUILD)/asan/tools/fake-hvsock
@@ -9,16 +22,16 @@ BINS += $(BUILD)/bin/kata-host
 # --version prints the version and commit (mk/version.mk).
 $(call objs_r,$(HOST_MAIN)) $(call objs_a,$(HOST_MAIN)): $(GEN)/version.h
 
-$(BUILD)/bin/kata-host: $(call objs_r,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBPROTOCOL_R)
+$(BUILD)/bin/kata-host: $(call objs_r,$(HOST_CLI_SRCS)) $(LIBKATAHOST_R) $(LIBPROTOCOL_R)
 	@mkdir -p $(@D)
 	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -lpthread -o $@
 
-$(BUILD)/asan/bin/kata-host: $(call objs_a,$(HOST_MAIN) $(HOST_LIB_SRCS)) $(LIBPROTOCOL_A)
+$(BUILD)/asan/bin/kata-host: $(call objs_a,$(HOST_CLI_SRCS)) $(LIBKATAHOST_A) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
 $(BUILD)/asan/tests/test-host-%: $(call objs_a,host-tools/tests/test-host-%.c tests/tap.c) \
-		$(call objs_a,$(HOST_LIB_SRCS)) $(LIBPROTOCOL_A)
+		$(LIBKATAHOST_A) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 

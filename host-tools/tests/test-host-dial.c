@@ -9,8 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "host-tools/accel.h"
-#include "host-tools/dial.h"
+#include "accel.h"
+#include "dial.h"
 #include "tests/tap.h"
 
 /* A fake VMM: accepts one connection, checks the CONNECT line, answers `reply` (NULL: close

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "host-tools/agent_api.h"
+#include "agent_api.h"
 #include "tests/tap.h"
 
 static int code_for(const char *msg)

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host-tools/options.h"
+#include "options.h"
 #include "tests/tap.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(*(a))) - 1)

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "health.pb-c.h"
-#include "host-tools/agent_api.h"
-#include "host-tools/session.h"
+#include "agent_api.h"
+#include "session.h"
 #include "tests/tap.h"
 #include "loop.h"
 #include "ttrpc.h"

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host-tools/options.h"
-#include "host-tools/spec.h"
+#include "options.h"
+#include "spec.h"
 #include "tests/tap.h"
 
 static bool has_str(char **v, size_t n, const char *s)

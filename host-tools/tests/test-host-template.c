@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host-tools/qmp.h"
-#include "host-tools/template.h"
+#include "qmp.h"
+#include "template.h"
 #include "tests/tap.h"
 
 int main(void)

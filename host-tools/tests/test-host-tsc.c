@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "host-tools/tsc.h"
+#include "tsc.h"
 #include "tests/tap.h"
 
 int main(void)

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host-tools/vm.h"
+#include "vm.h"
 #include "tests/tap.h"
 
 static int find(char **argv, const char *s)

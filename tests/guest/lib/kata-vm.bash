@@ -125,7 +125,7 @@ kata_vm_start() {
     local host_mib
     host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
     # Under TCG: one host thread for every vCPU. Hot-plugged vCPUs under multi-threaded TCG
-    # have aborted QEMU 7.2 in its MSI-X emulation (see host-tools/vm.c), and two cores gain
+    # have aborted QEMU 7.2 in its MSI-X emulation (see host-tools/lib/vm.c), and two cores gain
     # nothing from more threads.
     local machine=q35 cpu=max,pmu=off accel_args=(-accel tcg,thread=single)
     if [ "$accel" = kvm ]; then
