@@ -52,3 +52,31 @@ BENCH_TARGETS += bench-host
 .PHONY: bench-host
 bench-host: bins guest
 	@bench/host.sh
+
+# The containerd shim v2 (host-tools/shim/): one process per sandbox, on the same host library.
+SHIM_MAIN := host-tools/shim/main.c
+SHIM_SRCS := $(sort $(wildcard host-tools/shim/*.c))
+SHIM_LIB_SRCS := $(filter-out $(SHIM_MAIN),$(SHIM_SRCS))
+SHIM_TEST_SRCS := $(sort $(wildcard host-tools/tests/test-shim-*.c))
+SHIM_TESTS := $(patsubst host-tools/tests/%.c,$(BUILD)/asan/tests/%,$(SHIM_TEST_SRCS))
+SHIM_BIN := containerd-shim-kata-guest-v2
+$(call objs_r,$(SHIM_SRCS)) $(call objs_a,$(SHIM_SRCS)): CPPFLAGS_ALL += -Ihost-tools/lib -Ihost-tools/shim
+$(call objs_r,$(SHIM_MAIN)) $(call objs_a,$(SHIM_MAIN)): $(GEN)/version.h
+
+$(BUILD)/bin/$(SHIM_BIN): $(call objs_r,$(SHIM_SRCS)) $(LIBKATAHOST_R) $(LIBPROTOCOL_R)
+	@mkdir -p $(@D)
+	$(CC_RELEASE) $(LDFLAGS_RELEASE) $^ -lpthread -o $@
+$(BUILD)/asan/bin/$(SHIM_BIN): $(call objs_a,$(SHIM_SRCS)) $(LIBKATAHOST_A) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+$(BUILD)/asan/tests/test-shim-%: $(call objs_a,host-tools/tests/test-shim-%.c tests/tap.c $(SHIM_LIB_SRCS)) \
+		$(LIBKATAHOST_A) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+$(call objs_a,$(SHIM_TEST_SRCS)): CPPFLAGS_ALL += -Ihost-tools/shim
+
+ifneq ($(wildcard $(SHIM_MAIN)),)
+BINS += $(BUILD)/bin/$(SHIM_BIN)
+host-tools: $(BUILD)/bin/$(SHIM_BIN) $(BUILD)/asan/bin/$(SHIM_BIN)
+endif
+host-tools-tests: $(SHIM_TESTS)
