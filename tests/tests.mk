@@ -13,3 +13,6 @@ $(BUILD)/asan/tests/test-json: $(call objs_a,tests/unit/test-json.c tests/tap.c)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 test-deps: $(BUILD)/asan/tests/test-json
+
+# The OCI JSON converter's test sends its result through the agent's config.json writer.
+$(BUILD)/asan/tests/test-host-oci-json: $(call objs_a,agent/spec-json.c)
