@@ -183,3 +183,57 @@ int agent_exit_code_for(const struct kerr *err)
         return 126;
     return 125;
 }
+
+int agent_remove_container(struct ttrpc_client *c, const char *cid, uint32_t timeout_s,
+                           struct kerr **err)
+{
+    Grpc__RemoveContainerRequest req = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.timeout = timeout_s;
+    return call(c, "RemoveContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_pause_container(struct ttrpc_client *c, const char *cid, struct kerr **err)
+{
+    Grpc__PauseContainerRequest req = GRPC__PAUSE_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    return call(c, "PauseContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_resume_container(struct ttrpc_client *c, const char *cid, struct kerr **err)
+{
+    Grpc__ResumeContainerRequest req = GRPC__RESUME_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    return call(c, "ResumeContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_update_container(struct ttrpc_client *c, const char *cid,
+                           Grpc__LinuxResources *resources, struct kerr **err)
+{
+    Grpc__UpdateContainerRequest req = GRPC__UPDATE_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.resources = resources;
+    return call(c, "UpdateContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_stats_container(struct ttrpc_client *c, const char *cid,
+                          Grpc__StatsContainerResponse **ret, struct kerr **err)
+{
+    Grpc__StatsContainerRequest req = GRPC__STATS_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    return call(c, "StatsContainer", &req, &grpc__stats_container_response__descriptor,
+                (ProtobufCMessage **)ret, AGENT_CALL_TIMEOUT_NS, err);
+}
+
+int agent_get_oom_event(struct ttrpc_client *c, char **ret_cid, struct kerr **err)
+{
+    Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int r = call(c, "GetOOMEvent", &req, &grpc__oomevent__descriptor, &resp, 0, err);
+    if (r < 0)
+        return r;
+    const char *cid = ((Grpc__OOMEvent *)resp)->container_id;
+    *ret_cid = strdup(cid ? cid : "");
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return *ret_cid ? 0 : make_error(err, ENOMEM, "GetOOMEvent");
+}

@@ -37,6 +37,18 @@ int agent_close_stdin(struct ttrpc_client *c, const char *cid, const char *eid, 
 int agent_tty_resize(struct ttrpc_client *c, const char *cid, const char *eid, unsigned rows,
                      unsigned cols, struct kerr **err);
 
+int agent_remove_container(struct ttrpc_client *c, const char *cid, uint32_t timeout_s,
+                           struct kerr **err);
+int agent_pause_container(struct ttrpc_client *c, const char *cid, struct kerr **err);
+int agent_resume_container(struct ttrpc_client *c, const char *cid, struct kerr **err);
+int agent_update_container(struct ttrpc_client *c, const char *cid,
+                           Grpc__LinuxResources *resources, struct kerr **err);
+/* *ret frees with protobuf_c_message_free_unpacked(&(*ret)->base, NULL). */
+int agent_stats_container(struct ttrpc_client *c, const char *cid,
+                          Grpc__StatsContainerResponse **ret, struct kerr **err);
+/* Blocks (no deadline) until the agent reports a container's OOM; *ret_cid is malloc'd. */
+int agent_get_oom_event(struct ttrpc_client *c, char **ret_cid, struct kerr **err);
+
 /* Exit code for a failure to create or start the command, like docker: 127 when the command
  * was not found, 126 when it cannot be executed, else 125. */
 int agent_exit_code_for(const struct kerr *err);
