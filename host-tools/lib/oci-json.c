@@ -365,3 +365,12 @@ int oci_json_parse_resources(const char *json, size_t len, Grpc__LinuxResources 
         *ret = (Grpc__LinuxResources *)m;
     return r;
 }
+
+int oci_json_parse_process(const char *json, size_t len, Grpc__Process **ret, struct kerr **err)
+{
+    ProtobufCMessage *m = NULL;
+    int r = parse_root(json, len, &grpc__process__descriptor, "OCI process", &m, err);
+    if (r == 0)
+        *ret = (Grpc__Process *)m;
+    return r;
+}

@@ -14,4 +14,6 @@ int oci_json_parse_spec(const char *json, size_t len, Grpc__Spec **ret, struct k
 /* The OCI LinuxResources object alone (UpdateTaskRequest.resources). */
 int oci_json_parse_resources(const char *json, size_t len, Grpc__LinuxResources **ret,
                              struct kerr **err);
-/* Both results free with protobuf_c_message_free_unpacked(msg, NULL). */
+/* The OCI Process object alone (ExecProcessRequest.spec: an exec's process). */
+int oci_json_parse_process(const char *json, size_t len, Grpc__Process **ret, struct kerr **err);
+/* All results free with protobuf_c_message_free_unpacked(msg, NULL). */
