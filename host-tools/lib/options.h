@@ -66,6 +66,10 @@ struct run_opts {
     const char *agent_addr;
     enum hypervisor hypervisor;
     enum accel_mode accel;
+    /* Set by programs other than the CLI (the containerd shim): */
+    const char *run_dir;  /* an existing run directory, kept on teardown (its owner's) */
+    bool share_always;    /* share run_dir/shared even without rootfs (containers come later) */
+    const char *hostname; /* CreateSandbox's hostname; NULL = the name */
 };
 
 struct exec_opts {

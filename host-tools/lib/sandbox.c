@@ -20,6 +20,7 @@
 #include "channel.h"
 #include "cleanup.h"
 #include "dial.h"
+#include "fsutil.h"
 #include "loop.h"
 #include "paths.h"
 #include "spec.h"
@@ -65,7 +66,7 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     sb->start_ns = loop_now_ns();
     sb->name = o->name ? xstrdup(o->name) : random_name();
     sb->container_id = xstrdup(sb->name);
-    sb->run_dir = session_run_dir(sb->name);
+    sb->run_dir = o->run_dir ? xstrdup(o->run_dir) : session_run_dir(sb->name);
     sb->share = SHARE_AUTO;
     if (o->rootfs) {
         struct stat st;
@@ -130,8 +131,14 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         sb->vmc.image_bytes = (uint64_t)st.st_size;
     else if (sb->image && !o->dry_run)
         return make_error(err, errno, "--image %s", sb->image);
-    if (o->rootfs) {
+    if (o->rootfs || o->share_always) {
         sb->share = o->share;
+        /* A program sharing directories with a VM that could start from a template (the
+         * shim under TCG) prefers 9p, the one share a template can carry. */
+        if (sb->share == SHARE_AUTO && o->share_always && hv == HV_QEMU &&
+            sb->accel == ACCEL_TCG && !dial_have_vhost_vsock() && o->boot == BOOT_INITRD &&
+            !o->no_template)
+            sb->share = SHARE_9P;
         if (sb->share == SHARE_AUTO)
             sb->share =
                 hv == HV_CLH || access(VIRTIOFSD_PATH, X_OK) == 0 ? SHARE_VIRTIOFS : SHARE_9P;
@@ -185,8 +192,15 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     }
     c->kernel_params = o->kernel_params;
     const char *tenv = getenv("KATA_HOST_TEMPLATE");
-    sb->use_template =
-        !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && template_usable(c);
+    bool templates = !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run;
+    if (templates && sb->share == SHARE_9P) {
+        /* Every templated VM exports the same path; its QEMU sees the sandbox's there. */
+        c->share_dir = TEMPLATE_9P_EXPORT;
+        sb->share_bind = template_usable(c);
+        if (!sb->share_bind)
+            c->share_dir = sb->share_dir;
+    }
+    sb->use_template = templates && template_usable(c);
     return 0;
 }
 
@@ -224,6 +238,8 @@ const char *sandbox_root_path(const struct sandbox *sb)
 
 static int make_run_dir(struct sandbox *sb, struct kerr **err)
 {
+    if (sb->opts->run_dir)
+        return 0;
     cleanup_free char *base = xstrdup(sb->run_dir);
     *strrchr(base, '/') = '\0';
     if (mkdir(base, 0700) < 0 && errno != EEXIST)
@@ -340,10 +356,13 @@ static void stop_virtiofsd(struct sandbox *sb)
 
 static void on_vm_exit(void *data)
 {
+    struct sandbox *sb = data;
     /* Pending ttRPC calls fail at once instead of waiting on a dead VM. */
     int fd = atomic_load(&chan_fd_for_exit);
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
+    if (sb->on_vm_lost)
+        sb->on_vm_lost(sb->on_vm_lost_data);
 }
 
 static int connect_serial(struct sandbox *sb, int timeout_ms, struct kerr **err)
@@ -440,7 +459,12 @@ static int start_vm_once(struct sandbox *sb, int timeout_ms, struct kerr **err)
         return -EINVAL;
     free(sb->vm.console_log_path);
     memset(&sb->vm, 0, sizeof(sb->vm));
+    if (sb->share_bind) {
+        sb->vm.ns_bind_src = sb->share_dir;
+        sb->vm.ns_bind_dst = TEMPLATE_9P_EXPORT;
+    }
     sb->vm.on_exit = on_vm_exit;
+    sb->vm.on_exit_data = sb;
     unlink(sb->serial_socket ? sb->serial_socket : sb->hvsock_socket);
     int r = vm_start(&sb->vm, argv, sb->console_log, err);
     vm_argv_free(argv);
@@ -558,6 +582,13 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
             r = share_rootfs(sb, err);
             if (r < 0)
                 return r;
+        } else if (sb->share_dir && mkdir(sb->share_dir, 0700) < 0 && errno != EEXIST) {
+            return make_error(err, errno, "create %s", sb->share_dir);
+        }
+        if (sb->share_bind) {
+            r = mkdir_p(TEMPLATE_9P_EXPORT, 0700, err);
+            if (r < 0)
+                return r;
         }
         if (sb->share == SHARE_VIRTIOFS) {
             r = start_virtiofsd(sb, err);
@@ -594,7 +625,7 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
     }
 
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
-    req.hostname = sb->name;
+    req.hostname = (char *)(sb->opts->hostname && *sb->opts->hostname ? sb->opts->hostname : sb->name);
     req.sandbox_id = sb->name;
     Grpc__Storage st = GRPC__STORAGE__INIT;
     Grpc__Storage *stp = &st;

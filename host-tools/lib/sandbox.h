@@ -26,6 +26,7 @@ struct sandbox {
     /* shared rootfs */
     enum share_kind share; /* SHARE_AUTO = nothing shared */
     char *share_dir;       /* run_dir/shared, holding <cid>/rootfs */
+    bool share_bind;       /* 9p through TEMPLATE_9P_EXPORT (template.h) */
     char *rootfs_mount;    /* share_dir/<cid>/rootfs while bind-mounted */
     pid_t virtiofsd_pid;
     /* VM */
@@ -48,6 +49,10 @@ struct sandbox {
     uint64_t hello_boottime_ns;
     int64_t hello_at, start_ns, sandbox_created_at;
     struct session_server *session;
+    /* Called on the VM's waiter thread when the VMM exits (also after a clean teardown); it
+     * must not block. */
+    void (*on_vm_lost)(void *data);
+    void *on_vm_lost_data;
 };
 
 /* Fills in names and paths and validates options; no side effects. */
