@@ -31,7 +31,9 @@ static const char ready_mark[] = "agent ready boottime_ns=";
 bool template_usable(const struct vm_config *c)
 {
     return c->hypervisor == HV_QEMU && c->accel == ACCEL_TCG && c->vsock_cid == 0 &&
-           c->serial_socket && c->share == SHARE_AUTO && c->boot == BOOT_INITRD;
+           c->serial_socket && c->boot == BOOT_INITRD &&
+           (c->share == SHARE_AUTO ||
+            (c->share == SHARE_9P && c->share_dir && strcmp(c->share_dir, TEMPLATE_9P_EXPORT) == 0));
 }
 
 static void add_identity(char **text, const char *what, const char *path)

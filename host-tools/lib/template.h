@@ -13,6 +13,9 @@
 #include "vm.h"
 
 #define TEMPLATE_BASE_DIR "/run/kata-host/templates"
+/* The 9p export path of templated VMs: always empty here; each VM's QEMU sees its own shared
+ * directory there (vm.h: ns_bind_src). */
+#define TEMPLATE_9P_EXPORT "/run/kata-host/templates-9p-export"
 
 struct template
 {
@@ -22,8 +25,9 @@ struct template
 };
 
 /* Whether VMs of this configuration can start from a template: QEMU, TCG (a KVM boot is
- * fast anyway), the serial channel (a vhost-vsock guest CID is per VM), no shared directory
- * (vhost-user needs shared RAM; 9p/virtio-fs export per-sandbox paths). */
+ * fast anyway), the serial channel (a vhost-vsock guest CID is per VM), and no shared directory
+ * or a 9p one at TEMPLATE_9P_EXPORT (virtio-fs cannot: vhost-user needs shared RAM and QEMU
+ * does not migrate it; an unmounted 9p device migrates). */
 bool template_usable(const struct vm_config *c);
 /* What the template of `c` depends on: its QEMU command line with per-VM paths left out, and
  * the identity (device, inode, size, mtime) of QEMU, firmware, kernel and initrd. */

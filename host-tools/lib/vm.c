@@ -1,12 +1,14 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -438,6 +440,14 @@ int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, str
     }
     if (pid == 0) {
         vm_child_detach(parent);
+        if (vm->ns_bind_src &&
+            (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+             mount(vm->ns_bind_src, vm->ns_bind_dst, NULL, MS_BIND | MS_REC, NULL) < 0)) {
+            int e = errno;
+            if (write(errpipe[1], &e, sizeof(e)) < 0) {
+            }
+            _exit(127);
+        }
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);

@@ -80,6 +80,10 @@ struct vm {
     /* Called from the waiter thread when the VMM exits (e.g. to shut the agent channel). */
     void (*on_exit)(void *data);
     void *on_exit_data;
+    /* When set, the VMM runs in a mount namespace of its own in which ns_bind_dst shows
+     * ns_bind_src (as a slave: mounts made later under the source still appear). A template's
+     * 9p export path is one fixed path that every clone sees as its own shared directory. */
+    const char *ns_bind_src, *ns_bind_dst;
 };
 
 /* Starts argv[0] with the console (stdout + stderr) going to console_log_path through a
