@@ -122,12 +122,14 @@ static uint64_t field_max(const ProtobufCMessageDescriptor *md, const ProtobufCF
     return wire_max;
 }
 
-/* The number as written in the input, for messages. */
+/* Length of the number as written in the input, for messages (the input has no terminator). */
 static int number_text(const struct conv *c, const struct json_value *v)
 {
-    size_t n = strspn(c->text + v->offset, "+-.0123456789eE");
-    size_t room = c->text_len - v->offset;
-    return (int)(n < room ? (n < 40 ? n : 40) : room);
+    size_t n = 0;
+    while (n < 40 && v->offset + n < c->text_len && c->text[v->offset + n] &&
+           strchr("+-.0123456789eE", c->text[v->offset + n]))
+        n++;
+    return (int)n;
 }
 
 static int want_integer(struct conv *c, const struct json_value *v, unsigned flag)
@@ -232,6 +234,19 @@ static int new_message(struct conv *c, const ProtobufCFieldDescriptor *fd,
     return v->type == JSON_NULL ? 0 : fill_message(c, v, *slot);
 }
 
+/* Whether member i's key comes again: the last one wins, as in Go, and the map sent holds
+ * each key once. */
+static bool repeated_later(const struct json_value *obj, size_t i)
+{
+    const struct json_member *m = &obj->obj.members[i];
+    for (size_t j = i + 1; j < obj->obj.n; j++) {
+        const struct json_member *o = &obj->obj.members[j];
+        if (o->key_len == m->key_len && memcmp(o->key, m->key, m->key_len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* A protobuf map (map<string, scalar>) from a JSON object. */
 static int fill_map(struct conv *c, const ProtobufCFieldDescriptor *fd, const struct json_value *v,
                     ProtobufCMessage *m)
@@ -244,6 +259,8 @@ static int fill_map(struct conv *c, const ProtobufCFieldDescriptor *fd, const st
     size_t *count = (size_t *)((char *)m + fd->quantifier_offset);
     for (size_t i = 0; i < v->obj.n; i++) {
         const struct json_member *mb = &v->obj.members[i];
+        if (repeated_later(v, i))
+            continue;
         size_t old = path_push(c, "[\"%s\"]", mb->key);
         ProtobufCMessage *e = entries[(*count)++] = spec_new_message(ed);
         struct json_value key = {.type = JSON_STRING, .offset = mb->value.offset};

@@ -212,6 +212,20 @@ static void test_tolerated(void)
            err ? err->msg : "ok");
 }
 
+static void test_duplicates(void)
+{
+    const char t[] = "{\"hostname\":\"a\",\"annotations\":{\"k\":\"1\",\"j\":\"x\",\"k\":\"2\"},"
+                     "\"hostname\":\"b\"}";
+    cleanup_error struct kerr *err = NULL;
+    cleanup_spec Grpc__Spec *s = NULL;
+    int rc = oci_json_parse_spec(t, strlen(t), &s, &err);
+    tap_ok(rc == 0 && strcmp(s->hostname, "b") == 0 && s->n_annotations == 2 &&
+               strcmp(s->annotations[0]->key, "j") == 0 &&
+               strcmp(s->annotations[1]->key, "k") == 0 &&
+               strcmp(s->annotations[1]->value, "2") == 0,
+           "a repeated key keeps its last value, in maps too (each key sent once)");
+}
+
 static const struct {
     const char *json;
     const char *error;
@@ -306,6 +320,7 @@ int main(void)
     test_full_values();
     test_resources();
     test_tolerated();
+    test_duplicates();
     test_bad();
     test_truncated();
     return tap_done();

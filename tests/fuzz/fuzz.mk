@@ -30,6 +30,9 @@ FUZZ_SRCS_agent-toml := agent/config.c agent/config-file.c $(FUZZ_PROTO)
 FUZZ_SRCS_netlink-reply := agent/netlink.c agent/netdump.c agent/netaddr.c $(FUZZ_PROTO)
 FUZZ_SRCS_path := $(LINUX_SRCS) $(FUZZ_PROTO)
 FUZZ_SRCS_uevent := agent/uevent.c $(FUZZ_PROTO)
+FUZZ_SRCS_oci-json := host-tools/lib/oci-json.c host-tools/lib/spec.c $(FUZZ_PROTO)
+$(call objs_f,tests/fuzz/fuzz-oci-json.c host-tools/lib/oci-json.c host-tools/lib/spec.c): \
+	CPPFLAGS_ALL += -Ihost-tools/lib
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_TARGETS))
 
 define fuzz_target
