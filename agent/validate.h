@@ -2,6 +2,7 @@
  * fuzz targets under tests/fuzz). */
 #pragma once
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "agent.pb-c.h"
 #include "error.h"
@@ -10,3 +11,9 @@
 bool agent_valid_id(const char *id);
 /* The parts of an OCI spec CreateContainer cannot do without; INVALID_ARGUMENT naming it. */
 int agent_validate_spec(const Grpc__Spec *spec, struct kerr **err);
+/* A guest path the host names (what says which, for the message): absolute, no ".." component;
+ * INVALID_ARGUMENT otherwise (guest-path.c). */
+int agent_check_guest_path(const char *what, const char *path, struct kerr **err);
+/* agent_check_guest_path, then every directory of path created or opened without following a
+ * symlink: one on the way is INVALID_ARGUMENT naming it. */
+int agent_mkdir_nofollow(const char *what, const char *path, mode_t mode, struct kerr **err);

@@ -5,20 +5,24 @@
 
 # spec_create ID [ARGS...]: the container runs ARGS (default /bin/payload pause) in $ROOTFS
 # with pid, mount, ipc and uts namespaces and /proc, /dev mounted. $OCI_EXTRA goes inside
-# the OCI message, $LINUX_EXTRA inside its Linux message, $SPEC_ROOT replaces the rootfs.
+# the OCI message, $LINUX_EXTRA inside its Linux message, $SPEC_ROOT replaces the rootfs,
+# $SPEC_CWD the cwd.
 # Prints what agentctl prints; its exit status is agentctl's.
 spec_create() {
     local id=$1 args="" a hex
     shift
     [ $# -gt 0 ] || set -- /bin/payload pause
-    for a in "$@"; do args="$args Args: \"$a\""; done
+    for a in "$@"; do
+        a=${a//\\/\\\\}
+        args="$args Args: \"${a//\"/\\\"}\""
+    done
     hex=$(protoc --encode=grpc.CreateContainerRequest -I "$KATA_SRC/protocol/proto" \
         "$KATA_SRC/protocol/proto/agent.proto" <<EOT | od -An -v -tx1 | tr -d ' \n'
 container_id: "$id"
 exec_id: "$id"
 OCI {
   Version: "1.0.2"
-  Process { $args Env: "PATH=/bin:/usr/bin" Cwd: "/" User {} }
+  Process { $args Env: "PATH=/bin:/usr/bin" Cwd: "${SPEC_CWD:-/}" User {} }
   Root { Path: "${SPEC_ROOT:-$ROOTFS}" }
   Mounts { destination: "/proc" source: "proc" type: "proc" options: "nosuid" }
   Mounts { destination: "/dev" source: "tmpfs" type: "tmpfs" options: "mode=755" }
