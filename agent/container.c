@@ -306,7 +306,7 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_INTERNAL, "invalid container ID %s", cid);
         return;
     }
-    if (req->exec_id[0] && !agent_valid_id(req->exec_id)) {
+    if (req->exec_id[0] && !agent_valid_exec_id(req->exec_id)) {
         ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec ID %s", req->exec_id);
         return;
     }
@@ -399,9 +399,9 @@ void container_exec(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "exec id is empty");
         return;
     }
-    /* upstream takes any exec id; the rule of container ids (which containerd's ids meet)
-     * keeps "/" and ".." out of anything that might name a file after it */
-    if (!agent_valid_id(req->exec_id)) {
+    /* upstream takes any exec id; ours keeps "/" and ".." out of anything that might name a
+     * file after it */
+    if (!agent_valid_exec_id(req->exec_id)) {
         ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec ID %s", req->exec_id);
         return;
     }

@@ -240,11 +240,14 @@ bind_text() { # bind_text SOURCE DEST
     assert_output 'INVALID_ARGUMENT: invalid exec ID ../e'
     actl create-container --id ok2 --rootfs "$ROOTFS" -- /bin/payload pause
     actl start-container --id ok2
-    for id in ../e a/b .. -x; do
+    for id in ../e a/b .. -x .e; do
         run actl exec --id ok2 --exec-id "$id" -- /bin/true
         assert_failure
         assert_output "INVALID_ARGUMENT: invalid exec ID $id"
     done
+    # containerd's ids, one character among them, are fine
+    actl exec --id ok2 --exec-id e -- /bin/true
+    actl exec --id ok2 --exec-id e.x_1-2 -- /bin/true
     actl remove --id ok2
     run nsenter -t "$(agent_pid)" -m ls /run/kata-containers
     refute_output --partial x
