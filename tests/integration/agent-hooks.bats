@@ -165,7 +165,7 @@ SLEEP="
 @test "a failing hook of each kind has crun's outcome: create, start or nothing fails" {
     local kind
     for kind in prestart createRuntime createContainer startContainer poststart poststop; do
-        rm -rf "$REC"/* "$CREC"/*
+        rm -rf "${REC:?}"/* "${CREC:?}"/*
         # the failing hook, then one more of the same kind: it runs only when failures are
         # logged and not fatal
         local words
@@ -198,7 +198,7 @@ SLEEP="
 }
 
 @test "a failed create or start says which hook failed and why" {
-    rm -rf "$REC"/*
+    rm -rf "${REC:?}"/*
     run agent_lifecycle msg-cr prestart createRuntime:7
     assert_output $'create=fail\nstart=fail'
     run cat "$REC/create.out"
@@ -242,7 +242,7 @@ SLEEP="
 }
 
 @test "hooks that are not there or not absolute fail the create with their path" {
-    rm -rf "$REC"/*
+    rm -rf "${REC:?}"/*
     OCI_EXTRA="Hooks { $(hook_text createRuntime /no/such/hook) }" run spec_create nohook
     assert_failure
     assert_output --partial '/no/such/hook'
