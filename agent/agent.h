@@ -163,6 +163,14 @@ void container_destroy(struct container *c);
 /* Reaper hook: a process of c exited. */
 void container_proc_exited(struct container *c, bool init, int status);
 
+/* The spec's hooks with the guest hooks appended, NULL when neither has any; the arrays are
+ * owned, the hooks stay the messages' (oci-hooks.c). */
+Grpc__Hooks *oci_hooks_merge(const Grpc__Hooks *spec, const Grpc__Hooks *guest);
+void oci_hooks_free(Grpc__Hooks *h);
+/* Runs every hook of a poststart or poststop list: failures are logged, the others still run. */
+void oci_hooks_run_logged(Grpc__Hook *const *hooks, size_t n, const char *kind, const char *cid,
+                          const char *state);
+
 int agent_mkdir_p(const char *path, mode_t mode);
 /* Writes the spec as OCI JSON (config.json of the bundle). */
 int spec_json_save(const Grpc__Spec *spec, const char *path, struct kerr **err);
@@ -194,6 +202,7 @@ struct sandbox {
     void (*on_destroyed)(void *data);
     void *on_destroyed_data;
     struct command *commands; /* helper programs running (command.c): their pids are theirs */
+    Grpc__Hooks *guest_hooks; /* guest_hook_path's, appended to every container's (or NULL) */
 };
 
 void sandbox_init(struct sandbox *sb, struct loop *loop, struct agent_config *config);
@@ -215,8 +224,10 @@ struct proc *sandbox_find_proc(struct sandbox *sb, const char *cid, const char *
 
 /* CreateSandbox's kernel_modules, loaded with /sbin/modprobe (modules.c). */
 int modules_load(Grpc__KernelModule **mods, size_t n, struct kerr **err);
-/* CreateSandbox's guest_hook_path: scanned and logged (guest-hooks.c). */
-void guest_hooks_scan(const char *dir);
+/* CreateSandbox's guest_hook_path: its prestart, poststart and poststop hooks, NULL when it
+ * has none (guest-hooks.c). */
+Grpc__Hooks *guest_hooks_scan(const char *dir);
+void guest_hooks_free(Grpc__Hooks *h);
 
 /* ------------------------------------------------------------ storages (storage.c) */
 

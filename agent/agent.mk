@@ -68,7 +68,7 @@ build/go/bin/seqdriver: tests/go/src/seqdriver/main.go build/go/src/katapb/.stam
 	  GOCACHE=$(CURDIR)/build/go/cache go build -o $(CURDIR)/$@ .
 agent-test-deps: build/go/bin/seqdriver
 
-build/asan/tests/test-agent-spec-json: $(call objs_a,tests/unit/test-agent-spec-json.c tests/tap.c agent/spec-json.c) $(LIBPROTOCOL_A)
+build/asan/tests/test-agent-spec-json: $(call objs_a,tests/unit/test-agent-spec-json.c tests/tap.c agent/spec-json.c agent/linux/json-out.c) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 agent-test-deps: build/asan/tests/test-agent-spec-json

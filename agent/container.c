@@ -17,6 +17,7 @@
 #include "validate.h"
 #include "cleanup.h"
 #include "linux/cgroup.h"
+#include "linux/hooks.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -34,6 +35,8 @@ struct spec_view {
     size_t n_own;
     char *paths[8];
     size_t n_paths;
+    Grpc__Hooks *hooks; /* the spec's and the guest hooks (oci-hooks.c), or NULL */
+    struct hook_state hook_state;
 };
 
 static void spec_view_free(struct spec_view *v)
@@ -46,6 +49,7 @@ static void spec_view_free(struct spec_view *v)
         free(v->paths[i]);
     free(v->ns);
     free(v->args);
+    oci_hooks_free(v->hooks);
     free(v);
 }
 
@@ -147,6 +151,8 @@ static struct spec_view *spec_view_new(struct sandbox *sb, const Grpc__Spec *spe
     }
     v->linux_.namespaces = v->ns;
     v->linux_.n_namespaces = n;
+    v->hooks = oci_hooks_merge(spec->hooks, sb->guest_hooks);
+    v->spec.hooks = v->hooks;
     return v;
 }
 
@@ -238,6 +244,11 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
 
     struct spec_view *view = spec_view_new(sb, spec, c->rootfs, req->sandbox_pidns);
     c->view = view;
+    view->hook_state = (struct hook_state){.oci_version = spec->version,
+                                           .id = c->id,
+                                           .bundle = c->bundle,
+                                           .annotations = spec->annotations,
+                                           .n_annotations = spec->n_annotations};
     /* as upstream: the spec as the container runs it, saved for hooks; failures ignored */
     cleanup_free char *config = xasprintf("%s/config.json", c->bundle);
     struct kerr *jerr = NULL;
@@ -252,6 +263,7 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
         .cgroup = c->cg,
         .hold = true,
         .pipe_size = sb->config->container_pipe_size,
+        .hook_state = view->hooks ? &view->hook_state : NULL,
     };
     struct spawn_result res;
     r = spawn_process(&cfg, &res, err);
@@ -267,6 +279,23 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
     return 0;
 }
 
+/* poststart and poststop, in the agent's namespaces, before the call returns; a failure is
+ * logged only. The bundle (config.json) is still there for poststop. */
+static void container_hooks_after(struct container *c, const char *kind, const char *status,
+                                  pid_t pid)
+{
+    const struct spec_view *v = c->view;
+    const Grpc__Hooks *h = v ? v->hooks : NULL;
+    if (!h)
+        return;
+    bool post_start = strcmp(kind, "poststart") == 0;
+    size_t n = post_start ? h->n_poststart : h->n_poststop;
+    if (n == 0)
+        return;
+    cleanup_free char *state = hook_state_json(&v->hook_state, status, pid);
+    oci_hooks_run_logged(post_start ? h->poststart : h->poststop, n, kind, c->id, state);
+}
+
 void container_create(struct sandbox *sb, struct ttrpc_call *call)
 {
     Grpc__CreateContainerRequest *req = (Grpc__CreateContainerRequest *)call->request;
@@ -275,6 +304,10 @@ void container_create(struct sandbox *sb, struct ttrpc_call *call)
 
     if (!agent_valid_id(cid)) {
         ttrpc_reply_error(call, RPC_INTERNAL, "invalid container ID %s", cid);
+        return;
+    }
+    if (req->exec_id[0] && !agent_valid_exec_id(req->exec_id)) {
+        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec ID %s", req->exec_id);
         return;
     }
     if (container_find(sb, cid)) {
@@ -344,6 +377,7 @@ void container_start(struct sandbox *sb, struct ttrpc_call *call)
     }
     if (c->state == CONTAINER_CREATED)
         c->state = CONTAINER_RUNNING;
+    container_hooks_after(c, "poststart", "running", c->init_pid);
     /* as upstream, OOM monitoring starts with the container */
     if (!c->oom && oom_watch(c, &c->oom, &err) < 0) {
         log_warn("container", "container %s: no OOM events: %s", c->id, err->msg);
@@ -363,6 +397,12 @@ void container_exec(struct sandbox *sb, struct ttrpc_call *call)
     }
     if (!req->exec_id[0]) {
         ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "exec id is empty");
+        return;
+    }
+    /* upstream takes any exec id; ours keeps "/" and ".." out of anything that might name a
+     * file after it */
+    if (!agent_valid_exec_id(req->exec_id)) {
+        ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec ID %s", req->exec_id);
         return;
     }
     for (struct proc *p = c->procs; p; p = p->next)
@@ -442,6 +482,7 @@ void container_destroy(struct container *c)
     c->remove_timer = NULL;
     while (c->procs)
         proc_free(c->procs);
+    container_hooks_after(c, "poststop", "stopped", 0);
     if (sb->pidns_pid == c->init_pid)
         sb->pidns_pid = 0;
     container_teardown(c);
@@ -473,8 +514,9 @@ void container_remove(struct sandbox *sb, struct ttrpc_call *call)
     }
     container_kill_all(c);
     if (container_all_exited(c)) {
-        ttrpc_reply(call, NULL);
+        /* the poststop hooks run before the call returns */
         container_destroy(c);
+        ttrpc_reply(call, NULL);
         return;
     }
     park(&c->removers, call, 0);

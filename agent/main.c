@@ -241,6 +241,7 @@ int main(int argc, char **argv)
     loop_free(a.loop);
     close(a.sigfd);
     free(a.sandbox.id);
+    guest_hooks_free(a.sandbox.guest_hooks);
     free(a.sandbox.hostname);
     config_free(&config);
     log_info("agent", "exit");

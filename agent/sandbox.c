@@ -150,8 +150,8 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_kerr(call, err);
         return;
     }
-    if (req->guest_hook_path[0])
-        guest_hooks_scan(req->guest_hook_path);
+    guest_hooks_free(sb->guest_hooks);
+    sb->guest_hooks = req->guest_hook_path[0] ? guest_hooks_scan(req->guest_hook_path) : NULL;
     /* the sandbox's own references are dropped at DestroySandbox: keep them as refs only */
     for (size_t i = 0; i < n_mps; i++)
         free(mps[i]);

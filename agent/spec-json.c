@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "linux/json-out.h"
 #include "cleanup.h"
 #include "pbrt/pbrt-internal.h" /* the C layout of a field value */
 #include "xalloc.h"
@@ -37,20 +38,6 @@ static void json_name(const char *name, char *out, size_t len)
     size_t lower = run > 1 && out[run] >= 'a' && out[run] <= 'z' ? run - 1 : run;
     for (size_t i = 0; i < lower; i++)
         out[i] = (char)(out[i] - 'A' + 'a');
-}
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 static void json_message(FILE *f, const ProtobufCMessage *m);
@@ -92,7 +79,7 @@ static void json_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *
 {
     switch (fd->type) {
     case PROTOBUF_C_TYPE_STRING:
-        json_string(f, *(char *const *)p ? *(char *const *)p : "");
+        json_put_string(f, *(char *const *)p ? *(char *const *)p : "");
         break;
     case PROTOBUF_C_TYPE_MESSAGE:
         json_message(f, *(const ProtobufCMessage *const *)p);

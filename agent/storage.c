@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "validate.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "linux/mounts.h"
@@ -291,12 +292,9 @@ static int mount_storage(struct sandbox *sb, const Grpc__Storage *s, const char 
                          bool *ret_mounted, struct kerr **err)
 {
     const char *mp = s->mount_point;
-    if (mp[0] != '/')
-        return make_status(err, RPC_INVALID_ARGUMENT, EINVAL,
-                           "storage mount point \"%s\" is not absolute", mp);
-    int r = agent_mkdir_p(mp, 0755);
+    int r = agent_mkdir_nofollow("storage mount point", mp, 0755, err);
     if (r < 0)
-        return make_status(err, RPC_INTERNAL, -r, "create mount point %s: %s", mp, strerror(-r));
+        return r;
     *ret_mounted = false;
     /* as upstream: the shared directory already mounted (a restarted agent, or a host test
      * that binds the share there) is used as it is, and not ours to unmount */
@@ -399,9 +397,9 @@ static int update_ephemeral(const Grpc__Storage *s, struct kerr **err)
                            "Unsupported storage type for syncing mounts %s. Only ephemeral "
                            "storage update is supported",
                            s->driver);
-    int r = agent_mkdir_p(s->mount_point, 0755);
+    int r = agent_mkdir_nofollow("storage mount point", s->mount_point, 0755, err);
     if (r < 0)
-        return make_status(err, RPC_INTERNAL, -r, "create %s: %s", s->mount_point, strerror(-r));
+        return r;
     if (s->n_options == 0)
         return 0;
     struct storage_opts o;

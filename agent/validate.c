@@ -6,14 +6,25 @@
 
 #include "ttrpc.h"
 
-bool agent_valid_id(const char *id)
+static bool id_chars(const char *id, size_t min)
 {
-    if (!isalnum((unsigned char)id[0]) || !id[1] || strlen(id) > 255)
+    size_t n = strlen(id);
+    if (!isalnum((unsigned char)id[0]) || n < min || n > 255)
         return false;
     for (const char *p = id + 1; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
             return false;
     return true;
+}
+
+bool agent_valid_id(const char *id)
+{
+    return id_chars(id, 2);
+}
+
+bool agent_valid_exec_id(const char *id)
+{
+    return id_chars(id, 1);
 }
 
 int agent_validate_spec(const Grpc__Spec *spec, struct kerr **err)

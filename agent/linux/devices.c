@@ -53,7 +53,7 @@ static int make_node(int root_fd, const char *path, mode_t mode, dev_t dev, uid_
         if (fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
             return make_error(err, errno, "chown %s", path);
         /* mknod applies the umask: set the exact mode. */
-        if (fchmodat(dfd, name, mode & 07777, 0) < 0)
+        if (fchmodat(dfd, name, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
             return make_error(err, errno, "chmod %s", path);
         return 0;
     }

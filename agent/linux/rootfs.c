@@ -128,7 +128,8 @@ static int pivot(int root_fd, struct kerr **err)
     return 0;
 }
 
-int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err)
+int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, rootfs_hook_fn before_pivot, void *data,
+                 struct kerr **err)
 {
     if (spec->root == NULL || str_empty(spec->root->path) || spec->root->path[0] != '/')
         return make_status(err, RPC_INVALID_ARGUMENT, 0, "spec root path must be absolute");
@@ -158,6 +159,8 @@ int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err)
             return r;
     }
     r = devices_setup(root_fd, spec, dev_tmpfs, err);
+    if (r == 0 && before_pivot)
+        r = before_pivot(data, err);
     if (r < 0)
         return r;
     r = pivot(root_fd, err);

@@ -6,7 +6,11 @@
 
 struct cgroup;
 
-int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, struct kerr **err);
+/* Called once the mounts and devices are in place, before pivot_root (the OCI prestart,
+ * createRuntime and createContainer hooks' moment). */
+typedef int (*rootfs_hook_fn)(void *data, struct kerr **err);
+int rootfs_setup(const Grpc__Spec *spec, struct cgroup *cg, rootfs_hook_fn before_pivot, void *data,
+                 struct kerr **err);
 /* Linux.Sysctl as /proc/sys files; called by rootfs_setup after pivot_root (the container's
  * /proc and namespaces). Keys with '/' or ".." are refused. */
 int sysctls_apply(const Grpc__Spec *spec, struct kerr **err);

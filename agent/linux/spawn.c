@@ -2,10 +2,12 @@
  *
  *   agent                                  child (cloned, new namespaces)
  *   clone -------------------------------> waits for GO
- *   uid/gid maps, cgroup entry, GO ------> joins namespaces, rootfs, pty, user, caps,
- *                                          resolves the command
+ *   uid/gid maps, cgroup entry, GO ------> joins namespaces, mounts and devices
+ *   [prestart, createRuntime hooks] <----- [HOOKS, with hooks of those kinds]
+ *   [GO] ---------------------------------> createContainer hooks, pivot_root, pty, user,
+ *                                          caps, resolves the command
  *   reads READY (+ pty master) <---------- READY, or ERROR "errno status message"
- *   [hold: later RELEASE] --------------->
+ *   [hold: later RELEASE] ---------------> startContainer hooks
  *   reads EOF: execve happened <---------- execve (the socket is close-on-exec), or ERROR
  */
 #include "spawn.h"
@@ -31,6 +33,7 @@
 #include "cleanup.h"
 #include "exec-path.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "namespaces.h"
 #include "rlimits.h"
 #include "rootfs.h"
@@ -40,7 +43,9 @@
 #include "user.h"
 #include "xalloc.h"
 
-enum spawn_msg_type { MSG_GO = 1, MSG_READY, MSG_ERROR, MSG_RELEASE };
+/* MSG_HOOKS: the child's mounts are done; the agent runs the prestart and createRuntime hooks
+ * and answers MSG_GO (or gives up on the child). */
+enum spawn_msg_type { MSG_GO = 1, MSG_READY, MSG_ERROR, MSG_RELEASE, MSG_HOOKS };
 
 struct spawn_msg {
     int32_t type;
@@ -148,8 +153,50 @@ struct child_ctx {
     struct ns_plan *ns;
     const struct seccomp_prog *seccomp; /* NULL: the spec has none */
     int sock;
-    int stdio[3]; /* child ends of the pipes, -1 with a terminal */
+    int stdio[3];   /* child ends of the pipes, -1 with a terminal */
+    pid_t host_pid; /* the init's pid as the agent sees it, for the hooks' state */
 };
+
+static const Grpc__Hooks *init_hooks(const struct spawn_config *cfg)
+{
+    return cfg->exec || cfg->hook_state == NULL ? NULL : cfg->spec->hooks;
+}
+
+/* Our own pid in the agent's pid namespace: its /proc is still mounted here. */
+static pid_t agent_view_pid(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return (pid_t)atoi(buf);
+}
+
+static int child_hooks(struct child_ctx *c, Grpc__Hook *const *hooks, size_t n, const char *kind,
+                       struct kerr **err)
+{
+    if (n == 0)
+        return 0;
+    cleanup_free char *state = hook_state_json(c->cfg->hook_state, "created", c->host_pid);
+    return hooks_run(hooks, n, kind, state, err);
+}
+
+/* Before pivot_root: the agent's hooks (prestart, createRuntime) in its namespaces, then the
+ * createContainer hooks here, in the container's, their paths still in the agent's root. */
+static int child_before_pivot(void *data, struct kerr **err)
+{
+    struct child_ctx *c = data;
+    const Grpc__Hooks *h = init_hooks(c->cfg);
+    if (h == NULL)
+        return 0;
+    if (h->n_prestart || h->n_createruntime) {
+        struct spawn_msg m;
+        if (send_msg(c->sock, MSG_HOOKS, NULL, -1) < 0 || recv_msg(c->sock, &m, NULL) != MSG_GO)
+            _exit(1); /* a hook failed: the agent gave up on us */
+    }
+    return child_hooks(c, h->createcontainer, h->n_createcontainer, "createContainer", err);
+}
 
 static void reset_signals(void)
 {
@@ -190,6 +237,8 @@ static int child_setup(struct child_ctx *c, struct exec_plan *x, struct kerr **e
     int r = recv_msg(c->sock, &m, NULL);
     if (r != MSG_GO)
         _exit(1); /* the agent gave up on us */
+    if (init_hooks(cfg))
+        c->host_pid = agent_view_pid();
     /* Done with the agent's /proc, before any namespace changes what it shows. */
     r = oom_score_adj_apply(p->oomscoreadj, err);
     if (r < 0)
@@ -218,7 +267,7 @@ static int child_setup(struct child_ctx *c, struct exec_plan *x, struct kerr **e
         if (!c->ns->new_mnt)
             return make_status(err, RPC_INVALID_ARGUMENT, 0,
                                "the container needs a new mount namespace");
-        r = rootfs_setup(cfg->spec, cfg->cgroup, err);
+        r = rootfs_setup(cfg->spec, cfg->cgroup, child_before_pivot, c, err);
         if (r < 0)
             return r;
     }
@@ -335,6 +384,11 @@ static _Noreturn void child_main(struct child_ctx *c)
         struct spawn_msg m;
         if (recv_msg(c->sock, &m, NULL) != MSG_RELEASE)
             _exit(1);
+    }
+    const Grpc__Hooks *h = init_hooks(c->cfg);
+    if (h && child_hooks(c, h->startcontainer, h->n_startcontainer, "startContainer", &err) < 0) {
+        (void)send_msg(c->sock, MSG_ERROR, err, -1);
+        _exit(1);
     }
     if (c->seccomp && c->proc->nonewprivileges && seccomp_install(c->seccomp, &err) < 0) {
         (void)send_msg(c->sock, MSG_ERROR, err, -1);
@@ -538,6 +592,20 @@ static int launch_clone(const struct spawn_config *cfg, struct launch *l, struct
     return 0;
 }
 
+/* The prestart and createRuntime hooks, in the agent's namespaces; a failure fails the create
+ * (the child is killed), as the OCI runtime spec has it. */
+static int agent_hooks(const struct spawn_config *cfg, pid_t pid, struct kerr **err)
+{
+    const Grpc__Hooks *h = init_hooks(cfg);
+    if (h == NULL)
+        return make_error(err, EPROTO, "container process asked for hooks it has not");
+    cleanup_free char *state = hook_state_json(cfg->hook_state, "created", pid);
+    int r = hooks_run(h->prestart, h->n_prestart, "prestart", state, err);
+    if (r == 0)
+        r = hooks_run(h->createruntime, h->n_createruntime, "createRuntime", state, err);
+    return r;
+}
+
 /* What only the agent can do for the child (id maps, cgroup), then GO and wait for READY. */
 static int launch_run_setup(const struct spawn_config *cfg, struct launch *l, struct kerr **err)
 {
@@ -557,6 +625,12 @@ static int launch_run_setup(const struct spawn_config *cfg, struct launch *l, st
     }
     struct spawn_msg m;
     int t = send_msg(l->sv[0], MSG_GO, NULL, -1) < 0 ? 0 : recv_msg_agent(l->sv[0], &m, &l->master);
+    if (t == MSG_HOOKS) {
+        r = agent_hooks(cfg, l->pid, err);
+        if (r < 0)
+            return r;
+        t = send_msg(l->sv[0], MSG_GO, NULL, -1) < 0 ? 0 : recv_msg_agent(l->sv[0], &m, &l->master);
+    }
     if (t == MSG_ERROR)
         return error_from_msg(&m, err);
     if (t == -ETIMEDOUT)

@@ -25,6 +25,7 @@
 #include "oci.pb-c.h"
 
 struct cgroup;
+struct hook_state;
 
 struct spawn_config {
     const Grpc__Spec *spec;       /* container spec; root.path already final (absolute) */
@@ -38,6 +39,10 @@ struct spawn_config {
                               before it runs any of its own setup */
     bool hold;             /* stop right before execve until spawn_release() (CreateContainer) */
     int pipe_size; /* > 0: F_SETPIPE_SZ for the stdout/stderr pipes (agent.container_pipe_size) */
+    /* init only, NULL for none: spec->hooks' prestart and createRuntime hooks run in the
+     * caller before pivot_root, createContainer ones in the child then, startContainer ones in
+     * the child at release; a failure fails the spawn or the release */
+    const struct hook_state *hook_state;
 };
 
 struct spawn_result {
