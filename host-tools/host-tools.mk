@@ -80,3 +80,20 @@ BINS += $(BUILD)/bin/$(SHIM_BIN)
 host-tools: $(BUILD)/bin/$(SHIM_BIN) $(BUILD)/asan/bin/$(SHIM_BIN)
 endif
 host-tools-tests: $(SHIM_TESTS)
+
+# Event publisher and metrics checks: shim-events-tool drives events.c and metrics.c for
+# tests/unit/shim-events.sh (a private containerd) and for build/go/bin/shimcheck, which decodes
+# what they produce with containerd's own Go types (GOPATH mode, Debian's packages, offline).
+SHIM_EVENTS_TOOL := $(BUILD)/asan/tools/shim-events-tool
+$(call objs_a,host-tools/tests/shim-events-tool.c): CPPFLAGS_ALL += -Ihost-tools/shim
+$(SHIM_EVENTS_TOOL): $(call objs_a,host-tools/tests/shim-events-tool.c $(SHIM_LIB_SRCS)) \
+		$(LIBKATAHOST_A) $(LIBPROTOCOL_A)
+	@mkdir -p $(@D)
+	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
+
+$(BUILD)/go/bin/shimcheck: tests/go/src/shimcheck/main.go
+	@mkdir -p $(@D) $(BUILD)/go/cache
+	cd tests/go/src/shimcheck && GO111MODULE=off GOFLAGS= GOPATH=$(CURDIR)/tests/go:/usr/share/gocode \
+	  GOCACHE=$(CURDIR)/$(BUILD)/go/cache go build -o $(CURDIR)/$@ .
+
+host-tools-tests: $(SHIM_EVENTS_TOOL) $(BUILD)/go/bin/shimcheck

@@ -9,6 +9,8 @@ PKGS=(
   qemu-system-x86 socat
   bats bats-assert bats-support crun jq util-linux iproute2 procps bsdutils
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
+  containerd golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
+  golang-github-containerd-typeurl-dev golang-github-gogo-protobuf-dev
   python3-protobuf python3-prometheus-client iptables
   file
   scdoc

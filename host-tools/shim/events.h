@@ -5,6 +5,8 @@
  * (`<binary> --address <containerd.sock> publish --namespace NS --topic TOPIC`, the event as a
  * protobuf Any on stdin). */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "error.h"
@@ -22,3 +24,17 @@ struct shim_events *shim_events_new(const char *ns, const char *ttrpc_address,
 void shim_events_publish(struct shim_events *ev, const char *topic, const ProtobufCMessage *event);
 /* Sends what is queued (waiting at most timeout_ms) and stops. NULL is fine. */
 void shim_events_free(struct shim_events *ev, int timeout_ms);
+
+/* What the publisher did so far (for the shim's debug log and for tests). */
+struct shim_events_stats {
+    unsigned long forwarded; /* delivered over ttRPC */
+    unsigned long published; /* delivered by the publish binary */
+    unsigned long dropped;   /* given up: queue full, rejected by containerd, or undeliverable */
+};
+void shim_events_get_stats(struct shim_events *ev, struct shim_events_stats *ret);
+/* Waits up to timeout_ms until everything queued so far has been handled (delivered or
+ * dropped); true when it has. The publisher keeps running. */
+bool shim_events_flush(struct shim_events *ev, int timeout_ms);
+/* Overrides the queue length (default 2048, as containerd's shim library) and the time one
+ * Forward call may take (default 5 s, as upstream's); 0 keeps a value. Call before publishing. */
+void shim_events_tune(struct shim_events *ev, size_t queue_max, int call_timeout_ms);

@@ -6,6 +6,8 @@
 # and compared group by group (one top-level message, enum or service) with the
 # manifests taken from upstream in tests/fixtures/. A group passes when its
 # facts are identical; otherwise the missing (-) and extra (+) lines are shown.
+# containerd's packages are compared with Debian's containerd and cgroups .proto files,
+# compiled at test time.
 # Finally a known encoding is reproduced from our descriptors.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -113,6 +115,46 @@ PYEOF
 
 compare tests/fixtures/upstream-wire.txt "agent API"
 compare tests/fixtures/upstream-envelope.txt "envelope"
+
+# containerd's own .proto files (Debian's golang-github-containerd-{containerd,cgroups}-dev),
+# compiled now with their gogoproto imports, against our protocol/proto/containerd/*.proto,
+# one package at a time. gogoproto options change Go code, not the wire; the manifest has
+# only wire facts.
+GOSRC=/usr/share/gocode/src
+CTD=github.com/containerd/containerd
+upstream_protos=("$CTD/runtime/v2/task/shim.proto" "$CTD/api/types/mount.proto"
+  "$CTD/api/types/task/task.proto" "$CTD/api/events/task.proto"
+  "$CTD/api/services/ttrpc/events/v1/events.proto" github.com/containerd/cgroups/stats/v1/metrics.proto)
+missing=()
+for f in "${upstream_protos[@]}" github.com/gogo/protobuf/gogoproto/gogo.proto; do
+  [ -f "$GOSRC/$f" ] || missing+=("$f")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  not_ok "containerd's .proto files are installed (scripts/install-deps.sh): missing ${missing[*]}"
+elif protoc -I"$GOSRC" -I"$GOSRC/github.com/gogo/protobuf" -I/usr/include --include_imports \
+  --descriptor_set_out="$tmp/containerd.pb" "${upstream_protos[@]}" 2>"$tmp/containerd.err"; then
+  ok "protoc compiles containerd's shim, types, events and cgroups .proto files from $GOSRC"
+  # package, then the groups to compare (all when none are named): we define only Status and
+  # ProcessInfo of containerd.v1.types, the rest of task.proto is containerd's own.
+  for spec in containerd.task.v2 containerd.types "containerd.v1.types Status ProcessInfo" \
+    containerd.events containerd.services.events.ttrpc.v1 io.containerd.cgroups.v1; do
+    read -r pkg groups <<<"$spec"
+    if ! "$PY" tests/unit/proto-manifest.py "$tmp/containerd.pb" "$pkg" >"$tmp/up.txt" ||
+      [ ! -s "$tmp/up.txt" ]; then
+      not_ok "manifest of containerd's package $pkg"
+      continue
+    fi
+    if [ -n "$groups" ]; then
+      pattern=$(printf '%s\n' $groups | sed "s/^/^[a-z]* ${pkg//./\\.}\\./; s/\$/ /")
+      grep -E -f <(echo "$pattern") "$tmp/up.txt" >"$tmp/up-filtered.txt"
+      mv "$tmp/up-filtered.txt" "$tmp/up.txt"
+    fi
+    compare "$tmp/up.txt" "containerd $pkg"
+  done
+else
+  not_ok "protoc compiles containerd's .proto files from $GOSRC"
+  diag <"$tmp/containerd.err"
+fi
 
 # ReadStdout as the Go runtime sends it: container "c", exec "c", 32 KiB.
 # Tags 0x0a/0x12/0x18 are fields 1 (bytes), 2 (bytes), 3 (varint); 32768 is
