@@ -57,6 +57,7 @@ install-files: install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kata-containers \
 	  $(DESTDIR)$(PREFIX)/libexec/kata-guest
 	install -m 0755 build/bin/kata-host $(DESTDIR)$(PREFIX)/bin/kata-host
+	install -m 0755 build/bin/containerd-shim-kata-guest-v2 $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 build/bin/kata-agent build/bin/kata-init $(DESTDIR)$(PREFIX)/libexec/kata-guest/
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(PREFIX)/share/kata-containers/
 

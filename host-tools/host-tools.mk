@@ -61,7 +61,7 @@ SHIM_TEST_SRCS := $(sort $(wildcard host-tools/tests/test-shim-*.c))
 SHIM_TESTS := $(patsubst host-tools/tests/%.c,$(BUILD)/asan/tests/%,$(SHIM_TEST_SRCS))
 SHIM_BIN := containerd-shim-kata-guest-v2
 $(call objs_r,$(SHIM_SRCS)) $(call objs_a,$(SHIM_SRCS)): CPPFLAGS_ALL += -Ihost-tools/lib -Ihost-tools/shim
-$(call objs_r,$(SHIM_MAIN)) $(call objs_a,$(SHIM_MAIN)): $(GEN)/version.h
+$(call objs_r,$(SHIM_SRCS)) $(call objs_a,$(SHIM_SRCS)): $(GEN)/version.h
 
 $(BUILD)/bin/$(SHIM_BIN): $(call objs_r,$(SHIM_SRCS)) $(LIBKATAHOST_R) $(LIBPROTOCOL_R)
 	@mkdir -p $(@D)
