@@ -4,8 +4,9 @@
  * (copy-on-write) and loads the device state (-incoming, x-ignore-shared). A clone reaches
  * the agent in ~0.1 s instead of a ~1 s TCG boot. Clones share the template's kernel RNG
  * state and clock, so kata-host reseeds the RNG (ReseedRandomDev) and sets the clock
- * (SetGuestDateTime) before anything else; /proc/sys/kernel/random/boot_id and the kernel
- * address layout stay the template's. */
+ * (SetGuestDateTime) before anything else. The kernel's address layout stays the template's;
+ * /proc/sys/kernel/random/boot_id does not (the kernel makes it at its first read, which comes
+ * after the reseed). */
 #pragma once
 #include <stdbool.h>
 
