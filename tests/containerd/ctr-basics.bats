@@ -42,6 +42,10 @@ feed_when_running() { # ID FILE
     cat "$2"
 }
 
+shim_of() { # ID: the pid of the shim containerd started for ID
+    pgrep -f -- "containerd-shim.* -address $CTR_SOCK .*-id $1( |$)|containerd-shim.* -id $1 .*-address $CTR_SOCK( |$)"
+}
+
 rm_task() { # ID: kill, delete the task and the container
     ctr_ task kill -a -s SIGKILL "$1" >/dev/null 2>&1
     ctr_ task rm -f "$1" && ctr_ containers rm "$1"
@@ -272,6 +276,30 @@ rm_task() { # ID: kill, delete the task and the container
     assert_success
     assert_output from-the-host
     assert_equal "$(cat "$dir/written")" from-the-container
+}
+
+@test "containerd restart: the running task is still listed, can be exec'd into and killed" {
+    local id shim
+    id=$(ctr_id restart)
+    ctr_run_d "$id" sleep 1000
+    ctr_wait_status "$id" RUNNING 60
+    shim=$(shim_of "$id")
+    [[ "$shim" =~ ^[0-9]+$ ]]
+    run ctr_restart
+    assert_success
+    ctr_wait_status "$id" RUNNING 30
+    # containerd found the same shim again through the bundle's address file.
+    assert_equal "$(shim_of "$id")" "$shim"
+    run ctr_exec --exec-id after-restart "$id" echo alive </dev/null
+    assert_success
+    assert_output alive
+    run ctr_ task kill -s SIGKILL "$id"
+    assert_success
+    ctr_wait_status "$id" STOPPED 60
+    run ctr_ task rm "$id"
+    assert_success
+    run ctr_ containers rm "$id"
+    assert_success
 }
 
 @test "the overlayfs and native snapshotters both run the image" {

@@ -290,7 +290,7 @@ ctr_setup_file() { # PREFIX
 # For a bats setup(): the one reason to skip.
 ctr_require() {
     if ctr_shim_missing; then
-        skip "containerd-shim-kata-guest-v2 not built yet ($KG_SHIM_BIN); KG_CTR_RUNTIME=io.containerd.runc.v2 runs the suite with runc"
+        skip "containerd-shim-kata-guest-v2 not built yet ($KG_SHIM_BIN)"
     fi
     return 0
 }
