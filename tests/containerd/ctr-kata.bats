@@ -114,7 +114,8 @@ our_kernel_release() {
     rm_task "$b"
 }
 
-# Nothing of sandbox ID is left: its VM, virtiofsd, shim, mounts, shim run dir entry.
+# Nothing of sandbox ID is left: its VM, virtiofsd, shim, mounts, and (the only sandbox of
+# the test) nothing in the shim's run dir, whose entries are named by a hash of the id.
 assert_sandbox_gone() {
     local id=$1 i
     for i in $(seq 100); do
@@ -125,8 +126,10 @@ assert_sandbox_gone() {
     assert_output ""
     run grep -F "$id" /proc/self/mountinfo
     assert_output ""
-    run ls -A "$KATA_GUEST_SHIM_RUN_DIR"
-    refute_output --partial "$id"
+    if [ -d "$KATA_GUEST_SHIM_RUN_DIR" ]; then
+        run ls -A "$KATA_GUEST_SHIM_RUN_DIR"
+        assert_output ""
+    fi
 }
 
 @test "a killed QEMU (detached task): the task stops, and everything is cleaned up" {
@@ -179,9 +182,8 @@ assert_sandbox_gone() {
         ctr_leftovers >/dev/null && break
         sleep 0.1
     done
+    # ctr_leftovers covers the shim's run dir: KATA_GUEST_SHIM_RUN_DIR, set for this file
+    # (the default, /run/kata-guest-shim, is shared with whatever else runs here).
     run ctr_leftovers
     assert_success
-    # Also with no run dir override: the shim's default run dir holds nothing of this run.
-    run ls -A /run/kata-guest-shim
-    refute_output --partial "$CTR_TAG"
 }

@@ -29,7 +29,8 @@
 # checks the harness itself), KG_SHIM_BIN (default $KATA_BUILD/asan/bin/
 # containerd-shim-kata-guest-v2), KG_CTR_TIMEOUT (seconds for one ctr call, default 120),
 # KATA_GUEST_SHIM_RUN_DIR (the shim's run dir; default CTR_WORK/shim-run so a run sees only
-# its own sandboxes). containerd passes its environment on to the shims it starts.
+# its own sandboxes), KATA_HOST_ACCEL (default tcg) and KATA_HOST_TEMPLATE_DIR (default
+# CTR_WORK/templates). containerd passes its environment on to the shims it starts.
 #
 # containerd keeps some paths under /run/containerd whatever its state dir is: s/ (shim
 # sockets, named by sha256 of "<grpc socket>/<namespace>/<id>"), runc/<namespace> (the runc
@@ -61,8 +62,10 @@ ctr_setup() { # PREFIX
     export CTR_SOCK=$CTR_WORK/containerd.sock
     export CTR_FIFO=$CTR_WORK/fifo
     export KATA_GUEST_SHIM_RUN_DIR=${KATA_GUEST_SHIM_RUN_DIR:-$CTR_WORK/shim-run}
-    # The accelerator the other guest suites pin, for the shim's VMs (see tests/guest).
+    # The accelerator the other guest suites pin, for the shim's VMs (see tests/guest), and
+    # VM templates of this run only (the host library reads both).
     export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+    export KATA_HOST_TEMPLATE_DIR=${KATA_HOST_TEMPLATE_DIR:-$CTR_WORK/templates}
     mkdir -p "$CTR_WORK"/{root,state,bin,opt} "$CTR_FIFO"
     : >"$CTR_WORK/words"
     # What existed before us under /run/containerd: only what we created is removed.
