@@ -319,16 +319,6 @@ rm_task() { # ID: kill, delete the task and the container
 }
 
 @test "after the tests: no shim, mount, socket or runc state of this run is left" {
-    run ctr_ task ls -q
-    assert_output ""
-    run ctr_ containers ls -q
-    assert_output ""
-    # Shims exit a moment after their last task is deleted.
-    local i
-    for i in $(seq 100); do
-        ctr_leftovers >/dev/null && break
-        sleep 0.1
-    done
-    run ctr_leftovers
+    run ctr_nothing_left
     assert_success
 }

@@ -21,6 +21,8 @@
 #   ctr_leftovers           prints what this run left behind (shim, QEMU, virtiofsd processes,
 #                           mounts, shim run dir entries, containerd's /run/containerd files
 #                           of this namespace); fails when there is any
+#   ctr_nothing_left        the namespace is empty and ctr_leftovers (after a grace period)
+#                           finds nothing
 #   ctr_remove_all          kills and deletes every task and container of the namespace
 #   ctr_cleanup             kills and removes everything this run created, whatever state the
 #                           tests left; safe to call more than once
@@ -242,6 +244,19 @@ ctr_leftovers() {
     [ -z "$out" ] && return 0
     printf '%s' "$out"
     return 1
+}
+
+# For a file's last test: no task or container is listed, and once the shims have had a
+# moment to exit after their last task, ctr_leftovers finds nothing. Prints what is left.
+ctr_nothing_left() {
+    local out i
+    out=$(ctr_ task ls -q && ctr_ containers ls -q) || return 1
+    [ -z "$out" ] || { echo "still listed: $out"; return 1; }
+    for i in $(seq 100); do
+        ctr_leftovers >/dev/null && return 0
+        sleep 0.1
+    done
+    ctr_leftovers
 }
 
 ctr_remove_all() {
