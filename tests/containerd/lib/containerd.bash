@@ -228,6 +228,15 @@ _ctr_our_shim_sockets() {
     done
 }
 
+# FIFOs of this run's ids in ctr's default FIFO dir: none while every call passes --fifo-dir.
+_ctr_our_default_fifos() {
+    local f
+    for f in "$CTR_RUN_ROOT"/fifo/*/"$CTR_TAG"-*; do
+        [ -e "$f" ] && echo "$f"
+    done
+    return 0
+}
+
 ctr_leftovers() {
     local out="" p
     p=$(_ctr_our_pids)
@@ -239,6 +248,8 @@ ctr_leftovers() {
     fi
     p=$(_ctr_our_shim_sockets)
     [ -z "$p" ] || out+="shim sockets:"$'\n'"$p"$'\n'
+    p=$(_ctr_our_default_fifos)
+    [ -z "$p" ] || out+="FIFOs:"$'\n'"$p"$'\n'
     p=$(ls -A "$CTR_RUN_ROOT/runc/$CTR_NS" 2>/dev/null)
     [ -z "$p" ] || out+="$CTR_RUN_ROOT/runc/$CTR_NS:"$'\n'"$p"$'\n'
     [ -z "$out" ] && return 0
@@ -287,6 +298,10 @@ ctr_cleanup() {
     for p in $(_ctr_our_mounts | sort -r); do umount -l "$p" 2>/dev/null; done
     for p in $(_ctr_our_shim_sockets); do rm -f "$p"; done
     rm -rf "${CTR_RUN_ROOT:?}/runc/$CTR_NS"
+    for p in $(_ctr_our_default_fifos); do
+        rm -f "$p"
+        rmdir "${p%/*}" 2>/dev/null
+    done
     # The runc shim's cgroups (cgroupsPath /<namespace>/<id>): the per-id ones go with their
     # tasks, the namespace's parent stays.
     find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$CTR_NS" 2>/dev/null |
