@@ -318,7 +318,10 @@ rm_task() { # ID: kill, delete the task and the container
     done
 }
 
-@test "after the tests: no shim, mount, socket or runc state of this run is left" {
+@test "after the tests: no shim, mount, socket or runc state of this run is left, no sanitizer report" {
     run ctr_nothing_left
     assert_success
+    # The shims have exited: their leak checks have run.
+    run ctr_sanitizer_reports
+    assert_output ""
 }

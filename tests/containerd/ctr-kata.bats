@@ -172,9 +172,12 @@ assert_sandbox_gone() {
     assert_sandbox_gone "$id"
 }
 
-@test "after the tests: no QEMU, virtiofsd, shim, mount or shim run dir entry is left" {
+@test "after the tests: no QEMU, virtiofsd, shim, mount or shim run dir entry is left, no sanitizer report" {
     # The shim's run dir is KATA_GUEST_SHIM_RUN_DIR, this file's own (the default,
     # /run/kata-guest-shim, is shared with whatever else runs here).
     run ctr_nothing_left
     assert_success
+    # The shims have exited: their leak checks have run.
+    run ctr_sanitizer_reports
+    assert_output ""
 }

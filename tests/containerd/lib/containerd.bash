@@ -23,6 +23,7 @@
 #                           of this namespace); fails when there is any
 #   ctr_nothing_left        the namespace is empty and ctr_leftovers (after a grace period)
 #                           finds nothing
+#   ctr_sanitizer_reports   ASan/UBSan reports of the shims in containerd's log, if any
 #   ctr_remove_all          kills and deletes every task and container of the namespace
 #   ctr_cleanup             kills and removes everything this run created, whatever state the
 #                           tests left; safe to call more than once
@@ -268,6 +269,12 @@ ctr_nothing_left() {
         sleep 0.1
     done
     ctr_leftovers
+}
+
+# Sanitizer reports in containerd's log: a shim's stderr reaches it through the bundle's
+# `log` FIFO, and the shim under test is the ASan build.
+ctr_sanitizer_reports() {
+    grep -E -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CTR_WORK/containerd.log" || true
 }
 
 ctr_remove_all() {
