@@ -107,10 +107,7 @@ ctr_start() {
         </dev/null >>"$CTR_WORK/containerd.log" 2>&1 3>&- &
     local i
     for i in $(seq 200); do
-        if [ -S "$CTR_SOCK" ] && ctr -a "$CTR_SOCK" version >/dev/null 2>&1; then
-            _ctr_pid >"$CTR_WORK/containerd.pid"
-            return 0
-        fi
+        [ -S "$CTR_SOCK" ] && ctr -a "$CTR_SOCK" version >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "ctr_start: containerd did not answer on $CTR_SOCK within 20 s; its log:" >&2
