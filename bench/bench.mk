@@ -29,3 +29,11 @@ BENCH_TARGETS += bench-hotplug
 .PHONY: bench-hotplug
 bench-hotplug: kernel initrd build/bin/agentctl
 	@bench/hotplug.sh
+
+# Debian's containerd: `ctr run --rm IMG ID true` through our shim against containerd's runc
+# shim, interleaved, and each shim's RSS with a task running (bench/containerd.sh). Without
+# our shim built, runc alone ("missing" in our column).
+BENCH_TARGETS += bench-containerd
+.PHONY: bench-containerd
+bench-containerd: bins guest
+	@bench/containerd.sh

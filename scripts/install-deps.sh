@@ -8,6 +8,7 @@ PKGS=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev
   qemu-system-x86 socat
   bats bats-assert bats-support crun jq util-linux iproute2 procps bsdutils
+  containerd
   golang-go golang-github-containerd-ttrpc-dev protoc-gen-go golang-google-protobuf-dev protobuf-compiler
   containerd golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
   golang-github-containerd-typeurl-dev golang-github-gogo-protobuf-dev

@@ -103,7 +103,7 @@ wait_running() {
 }
 
 @test "-it: a terminal resize reaches the container (SIGWINCH -> TtyWinResize)" {
-    run timeout "$T" /usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/winch.py" "$KH"
+    run timeout "$T" /usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/winch.py" "$KH" run -it -- sh
     assert_success
     assert_line "20 70"
     assert_line "40 120"

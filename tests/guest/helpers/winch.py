@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Runs `kata-host run -it -- sh` on a pseudo-terminal of 20x70, asks for `stty size`, resizes
-the terminal to 40x120 (the kernel sends SIGWINCH to kata-host), asks again, and prints
-everything the shell wrote. Usage: winch.py KATA_HOST [ARGS...]"""
+"""Runs COMMAND (an interactive shell in a container: `kata-host run -it -- sh`, `ctr run -t
+IMG ID sh`) on a pseudo-terminal of 20x70, asks for `stty size`, resizes the terminal to
+40x120 (the kernel sends SIGWINCH to COMMAND), asks again, and prints everything the shell
+wrote. Usage: winch.py COMMAND [ARGS...]"""
 import fcntl, os, pty, select, struct, sys, termios, time
 
 def set_size(fd, rows, cols):
@@ -10,7 +11,7 @@ def set_size(fd, rows, cols):
 pid, master = pty.fork()
 if pid == 0:
     set_size(0, 20, 70)
-    os.execv(sys.argv[1], sys.argv[1:] + ["run", "-it", "--", "sh"])
+    os.execvp(sys.argv[1], sys.argv[1:])
 
 set_size(master, 20, 70)
 out = b""
@@ -27,6 +28,8 @@ def read_until(token, timeout):
                 return
 
 read_until(b"# ", 60)
+# The runtime applies the initial size right after the start, which the prompt can precede.
+time.sleep(0.5)
 os.write(master, b"stty size; echo mark-one\n")
 read_until(b"mark-one\r\n", 30)
 set_size(master, 40, 120)
