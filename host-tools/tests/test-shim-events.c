@@ -226,6 +226,14 @@ static char *write_script(const char *name, const char *body)
     return path;
 }
 
+/* A publish binary that only leaves a file behind: did the publisher run it? */
+static char *marker_binary(const char *name, char **ret_marker)
+{
+    *ret_marker = xasprintf("%s/%s-ran", tmpdir, name);
+    cleanup_free char *body = xasprintf("touch %s\n", *ret_marker);
+    return write_script(name, body);
+}
+
 static char *slurp(const char *path, size_t *ret_len)
 {
     FILE *f = fopen(path, "rb");
@@ -307,9 +315,8 @@ static void test_envelope(void)
 static void test_reconnect(void)
 {
     server_start(CLOSE_AFTER_REPLY);
-    char *marker = xasprintf("%s/binary-ran", tmpdir);
-    cleanup_free char *body = xasprintf("touch %s\n", marker);
-    cleanup_free char *bin = write_script("bin-reconnect", body);
+    char *marker;
+    cleanup_free char *bin = marker_binary("bin-reconnect", &marker);
     struct shim_events *ev = new_events(srv.path, bin, "/nowhere/containerd.sock");
     if (!ev) {
         server_stop();
@@ -338,9 +345,8 @@ static void test_reconnect(void)
 static void test_rejected(void)
 {
     server_start(REJECT);
-    char *marker = xasprintf("%s/binary-ran-rejected", tmpdir);
-    cleanup_free char *body = xasprintf("touch %s\n", marker);
-    cleanup_free char *bin = write_script("bin-rejected", body);
+    char *marker;
+    cleanup_free char *bin = marker_binary("bin-rejected", &marker);
     log_reset();
     struct shim_events *ev = new_events(srv.path, bin, "/nowhere/containerd.sock");
     if (ev) {

@@ -10,12 +10,9 @@ B=${KATA_BUILD:-$PWD/build}
 TOOL=$B/asan/tools/shim-events-tool
 GOCHECK=$B/go/bin/shimcheck
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+. tests/lib/tap.sh
 diag() { sed 's/^/# /'; }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+finish() { echo "1..$n"; exit 0; } # tests/run counts the "not ok" lines
 
 for f in "$TOOL" "$GOCHECK"; do
   if [ ! -x "$f" ]; then
