@@ -26,7 +26,8 @@
 #   ctr_sanitizer_reports   ASan/UBSan reports of the shims in containerd's log, if any
 #   ctr_remove_all          kills and deletes every task and container of the namespace
 #   ctr_cleanup             kills and removes everything this run created, whatever state the
-#                           tests left; safe to call more than once
+#                           tests left (containerd's log is kept as
+#                           KATA_BUILD/test-logs/containerd-PREFIX.log); safe to call again
 #
 # Environment: KG_CTR_RUNTIME (default io.containerd.kata-guest.v2; io.containerd.runc.v2
 # checks the harness itself), KG_SHIM_BIN (default $KATA_BUILD/asan/bin/
@@ -310,6 +311,10 @@ ctr_cleanup() {
     # tasks, the namespace's parent stays.
     find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$CTR_NS" 2>/dev/null |
         while read -r p; do find "$p" -depth -type d -exec rmdir {} + 2>/dev/null; done
+    # containerd's log (the shims' output included) outlives the run, next to tests/run's.
+    if [ -f "$CTR_WORK/containerd.log" ] && mkdir -p "$KATA_BUILD/test-logs" 2>/dev/null; then
+        cp "$CTR_WORK/containerd.log" "$KATA_BUILD/test-logs/containerd-$(basename "${CTR_WORK%.*}").log"
+    fi
     if [ -f "$CTR_WORK/created-dirs" ]; then
         sort -r "$CTR_WORK/created-dirs" | while read -r p; do rmdir "$p" 2>/dev/null; done
     fi
