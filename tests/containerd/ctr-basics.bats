@@ -13,8 +13,12 @@ load lib/containerd
 setup_file() { ctr_setup_file kg-ctr-basics; }
 teardown_file() { ctr_cleanup; }
 setup() { ctr_require; }
-# Each test removes what it made; this catches what a failing one left.
-teardown() { ctr_remove_all; }
+# Each test removes what it made; this catches what a failing one left (a `ctr events`
+# reader included).
+teardown() {
+    ctr_events_stop
+    ctr_remove_all
+}
 
 # Starts ID detached with no terminal and no stdin: ctr_run_d ID CMD...
 ctr_run_d() {

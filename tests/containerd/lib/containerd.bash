@@ -26,7 +26,8 @@
 #   ctr_sanitizer_reports   ASan/UBSan reports of the shims in containerd's log, if any
 #   ctr_remove_all          kills and deletes every task and container of the namespace
 #   ctr_cleanup             kills and removes everything this run created, whatever state the
-#                           tests left; safe to call more than once
+#                           tests left (containerd's log is kept as
+#                           KATA_BUILD/test-logs/containerd-PREFIX.log); safe to call again
 #
 # Environment: KG_CTR_RUNTIME (default io.containerd.kata-guest.v2; io.containerd.runc.v2
 # checks the harness itself), KG_SHIM_BIN (default $KATA_BUILD/asan/bin/
@@ -274,16 +275,23 @@ ctr_sanitizer_reports() {
     grep -E -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CTR_WORK/containerd.log" || true
 }
 
+# Best effort, never fails: it runs in teardown, after the test's verdict, and a task that
+# will not go must not fail the tests after it (the file's last test reports it). Each call
+# gets KG_CTR_CLEANUP_TIMEOUT seconds (default 30), and a task that did not go once is not
+# tried again by later teardowns (ctr_cleanup kills its shim in the end).
 ctr_remove_all() {
     [ -n "$(_ctr_pid)" ] || return 0
-    local id
+    local id CTR_T=${KG_CTR_CLEANUP_TIMEOUT:-30} stuck=$CTR_WORK/unremovable
     for id in $(ctr_ task ls -q 2>/dev/null); do
-        ctr_ task kill -a -s SIGKILL "$id" >/dev/null 2>&1
-        ctr_ task rm -f "$id" >/dev/null 2>&1
+        grep -qxF -- "$id" "$stuck" 2>/dev/null && continue
+        { ctr_ task kill -a -s SIGKILL "$id"; ctr_ task rm -f "$id"; } >/dev/null 2>&1 ||
+            echo "$id" >>"$stuck"
     done
     for id in $(ctr_ containers ls -q 2>/dev/null); do
-        ctr_ containers rm "$id" >/dev/null 2>&1
+        grep -qxF -- "$id" "$stuck" 2>/dev/null && continue
+        ctr_ containers rm "$id" >/dev/null 2>&1 || echo "$id" >>"$stuck"
     done
+    return 0
 }
 
 ctr_cleanup() {
@@ -310,6 +318,10 @@ ctr_cleanup() {
     # tasks, the namespace's parent stays.
     find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$CTR_NS" 2>/dev/null |
         while read -r p; do find "$p" -depth -type d -exec rmdir {} + 2>/dev/null; done
+    # containerd's log (the shims' output included) outlives the run, next to tests/run's.
+    if [ -f "$CTR_WORK/containerd.log" ] && mkdir -p "$KATA_BUILD/test-logs" 2>/dev/null; then
+        cp "$CTR_WORK/containerd.log" "$KATA_BUILD/test-logs/containerd-$(basename "${CTR_WORK%.*}").log"
+    fi
     if [ -f "$CTR_WORK/created-dirs" ]; then
         sort -r "$CTR_WORK/created-dirs" | while read -r p; do rmdir "$p" 2>/dev/null; done
     fi
