@@ -213,9 +213,15 @@ static int cmd_start(const struct args *a, char **argv, struct kerr **err)
             return make_error(err, errno, "fork");
         if (pid == 0) {
             setsid();
-            /* containerd reads our stdout and stderr to EOF: the daemon must not hold them. */
+            /* containerd reads our stdout and stderr to EOF: the daemon must not hold them.
+             * Its messages go to the bundle's `log` FIFO, which containerd copies into its own
+             * log (non-blocking: a containerd that stopped reading never stalls the shim), or,
+             * without a reader, to the shim directory. */
+            cleanup_free char *fifo = xasprintf("%s/log", bundle);
             cleanup_free char *log = xasprintf("%s/shim.log", run_dir);
-            int lf = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            int lf = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (lf < 0)
+                lf = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
             int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
             dup2(nul, 0);
             dup2(lf >= 0 ? lf : nul, 1);
