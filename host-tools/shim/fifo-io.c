@@ -21,14 +21,29 @@ static bool attached(const char *path)
     return path && *path;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* How long output may stay stuck in a full FIFO nobody reads once the process has exited. */
+#define STUCK_AFTER_EXIT_MS 2000
+
+/* Writes everything, waiting while the FIFO is full (the container then waits too, as with
+ * runc). Gives up (-1) when the FIFO stays full for STUCK_AFTER_EXIT_MS after the process
+ * exited: whoever read it is gone, and the exit must not wait for a reader forever. */
+static int write_all(struct fifo_io *io, int fd, const uint8_t *p, size_t n)
 {
+    int stuck_ms = 0;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            if (poll(&pfd, 1, 100) == 0 && atomic_load(&io->exited) &&
+                (stuck_ms += 100) >= STUCK_AFTER_EXIT_MS)
+                return -1;
+            continue;
+        }
         if (w <= 0)
             return -1;
+        stuck_ms = 0;
         p += w;
         n -= (size_t)w;
     }
@@ -40,9 +55,10 @@ static void *output_thread(void *arg)
     struct out_args *a = arg;
     struct fifo_io *io = a->io;
     const char *path = a->which == 1 ? io->stdout_path : io->stderr_path;
-    /* containerd's client holds the FIFO's read side open before the task starts, so this
-     * open does not wait for long; O_WRONLY (not O_RDWR) so the reader sees EOF when we close. */
-    int fd = attached(path) ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+    /* O_RDWR: opening never waits for a reader (`ctr run -d` may be gone before we open, and a
+     * later `ctr task attach` still finds the output), and the reader still sees EOF once we
+     * close, our end being the only writer. Non-blocking, so write_all can give up. */
+    int fd = attached(path) ? open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
     for (;;) {
         uint8_t *data = NULL;
         size_t len = 0;
@@ -53,8 +69,8 @@ static void *output_thread(void *arg)
             free(data);
             break;
         }
-        if (fd >= 0 && write_all(fd, data, len) < 0) {
-            close(fd); /* the reader is gone: keep draining so the process never blocks */
+        if (fd >= 0 && write_all(io, fd, data, len) < 0) {
+            close(fd); /* nobody reads: keep draining so the process never blocks */
             fd = -1;
         }
         free(data);
@@ -141,6 +157,7 @@ int fifo_io_start(struct fifo_io *io, struct ttrpc_client *client, const char *c
     io->eid = xstrdup(eid);
     io->stop_pipe[0] = io->stop_pipe[1] = -1;
     atomic_store(&io->close_requested, false);
+    atomic_store(&io->exited, false);
     atomic_store(&io->stdin_closed, false);
     if (pipe2(io->stop_pipe, O_CLOEXEC) < 0)
         return make_error(err, errno, "pipe");
@@ -169,6 +186,11 @@ int fifo_io_start(struct fifo_io *io, struct ttrpc_client *client, const char *c
         close_stdin_once(io);
     }
     return 0;
+}
+
+void fifo_io_process_exited(struct fifo_io *io)
+{
+    atomic_store(&io->exited, true);
 }
 
 void fifo_io_wait_output(struct fifo_io *io)

@@ -129,15 +129,14 @@ struct waiter_args {
     struct shim_process *p;
 };
 
-/* Relays the process's stdio until its output ends, then WaitProcess (kata-host's order: the
- * agent has every byte delivered before it reports the exit). */
+/* WaitProcess while the relays run (Kata's shim's order), then the exit once the output has
+ * reached EOF: containerd sees every byte before the exit. */
 static void *waiter_thread(void *arg)
 {
     struct waiter_args *a = arg;
     struct shim *s = a->s;
     struct shim_process *p = a->p;
     free(a);
-    fifo_io_wait_output(&p->io);
     int status = EXIT_STATUS_LOST;
     struct kerr *e = NULL;
     if (agent_wait(s->sb.client, p->ctr->id, agent_eid(p), &status, &e) < 0) {
@@ -146,6 +145,9 @@ static void *waiter_thread(void *arg)
             s->vm_lost = true;
     }
     error_free(e);
+    /* The exit is reported once every byte of output has been relayed. */
+    fifo_io_process_exited(&p->io);
+    fifo_io_wait_output(&p->io);
     fifo_io_finish(&p->io);
     pthread_mutex_lock(&s->lock);
     if (p->status != PROC_STOPPED) { /* else the VM's loss was reported already */
