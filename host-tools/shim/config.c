@@ -68,76 +68,103 @@ static int parse_uint(const char *path, int line, const char *key, const char *v
     return 0;
 }
 
+static int pick(const char *path, int line, const char *key, const char *value,
+                const char *const *names, const int *values, size_t n, int *ret,
+                struct kerr **err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0) {
+            *ret = values[i];
+            return 0;
+        }
+    return make_error(err, EINVAL, "%s:%d: %s cannot be '%s'", path, line, key, value);
+}
+
+#define PICK(names, values, ret)                                                              \
+    pick(path, line, key, value, names, values, sizeof(names) / sizeof(*names), ret, err)
+
+enum key_id {
+    K_KERNEL, K_INITRD, K_IMAGE, K_FIRMWARE, K_KERNEL_PARAMS, K_BOOT, K_HYPERVISOR, K_ACCEL,
+    K_SHARED_FS, K_DEFAULT_MEMORY, K_DEFAULT_VCPUS,
+};
+
+/* The settings, in the order the man page lists them (`--list-options` prints them). */
+static const char *const config_keys[] = {
+    [K_KERNEL] = "kernel",         [K_INITRD] = "initrd",
+    [K_IMAGE] = "image",           [K_FIRMWARE] = "firmware",
+    [K_KERNEL_PARAMS] = "kernel_params", [K_BOOT] = "boot",
+    [K_HYPERVISOR] = "hypervisor", [K_ACCEL] = "accel",
+    [K_SHARED_FS] = "shared_fs",   [K_DEFAULT_MEMORY] = "default_memory",
+    [K_DEFAULT_VCPUS] = "default_vcpus",
+};
+
+void shim_config_list(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++)
+        fprintf(out, "config %s\n", config_keys[i]);
+}
+
 static int apply(struct run_opts *o, const char *path, int line, const char *key, char *value,
                  struct kerr **err)
 {
+    static const char *const boots[] = {"initrd", "image", "image-blk"};
+    static const int boot_v[] = {BOOT_INITRD, BOOT_IMAGE, BOOT_IMAGE_BLK};
+    static const char *const hvs[] = {"qemu", "cloud-hypervisor", "clh", "auto"};
+    static const int hv_v[] = {HV_QEMU, HV_CLH, HV_CLH, HV_AUTO};
+    static const char *const accels[] = {"kvm", "tcg", "auto"};
+    static const int accel_v[] = {ACCEL_KVM, ACCEL_TCG, ACCEL_AUTO};
+    static const char *const shares[] = {"virtio-fs", "virtio-9p", "9p"};
+    static const int share_v[] = {SHARE_VIRTIOFS, SHARE_9P, SHARE_9P};
+    size_t id = 0;
+    while (id < sizeof(config_keys) / sizeof(*config_keys) && strcmp(config_keys[id], key) != 0)
+        id++;
     uint64_t n;
-    int r = 0;
-    if (strcmp(key, "kernel") == 0)
+    int v = 0, r = 0;
+    switch ((enum key_id)id) {
+    case K_KERNEL:
         o->kernel = value;
-    else if (strcmp(key, "initrd") == 0)
+        return 0;
+    case K_INITRD:
         o->initrd = value;
-    else if (strcmp(key, "image") == 0)
+        return 0;
+    case K_IMAGE:
         o->image = value;
-    else if (strcmp(key, "firmware") == 0)
+        return 0;
+    case K_FIRMWARE:
         o->firmware = value;
-    else if (strcmp(key, "kernel_params") == 0)
+        return 0;
+    case K_KERNEL_PARAMS:
         o->kernel_params = value;
-    else if (strcmp(key, "boot") == 0) {
-        if (strcmp(value, "initrd") == 0)
-            o->boot = BOOT_INITRD;
-        else if (strcmp(value, "image") == 0)
-            o->boot = BOOT_IMAGE;
-        else if (strcmp(value, "image-blk") == 0)
-            o->boot = BOOT_IMAGE_BLK;
-        else
-            r = make_error(err, EINVAL, "%s:%d: boot must be initrd, image or image-blk", path,
-                           line);
-        free(value);
-    } else if (strcmp(key, "hypervisor") == 0) {
-        if (strcmp(value, "qemu") == 0)
-            o->hypervisor = HV_QEMU;
-        else if (strcmp(value, "cloud-hypervisor") == 0 || strcmp(value, "clh") == 0)
-            o->hypervisor = HV_CLH;
-        else if (strcmp(value, "auto") == 0)
-            o->hypervisor = HV_AUTO;
-        else
-            r = make_error(err, EINVAL, "%s:%d: hypervisor must be qemu, cloud-hypervisor or auto",
-                           path, line);
-        free(value);
-    } else if (strcmp(key, "accel") == 0) {
-        if (strcmp(value, "kvm") == 0)
-            o->accel = ACCEL_KVM;
-        else if (strcmp(value, "tcg") == 0)
-            o->accel = ACCEL_TCG;
-        else if (strcmp(value, "auto") == 0)
-            o->accel = ACCEL_AUTO;
-        else
-            r = make_error(err, EINVAL, "%s:%d: accel must be kvm, tcg or auto", path, line);
-        free(value);
-    } else if (strcmp(key, "shared_fs") == 0) {
-        if (strcmp(value, "virtio-fs") == 0)
-            o->share = SHARE_VIRTIOFS;
-        else if (strcmp(value, "virtio-9p") == 0 || strcmp(value, "9p") == 0)
-            o->share = SHARE_9P;
-        else
-            r = make_error(err, EINVAL, "%s:%d: shared_fs must be virtio-fs or virtio-9p", path,
-                           line);
-        free(value);
-    } else if (strcmp(key, "default_memory") == 0) {
-        r = parse_uint(path, line, key, value, 1 << 20, &n, err);
-        if (r == 0)
+        return 0;
+    case K_BOOT:
+        if ((r = PICK(boots, boot_v, &v)) == 0)
+            o->boot = (enum boot_kind)v;
+        break;
+    case K_HYPERVISOR:
+        if ((r = PICK(hvs, hv_v, &v)) == 0)
+            o->hypervisor = (enum hypervisor)v;
+        break;
+    case K_ACCEL:
+        if ((r = PICK(accels, accel_v, &v)) == 0)
+            o->accel = (enum accel_mode)v;
+        break;
+    case K_SHARED_FS:
+        if ((r = PICK(shares, share_v, &v)) == 0)
+            o->share = (enum share_kind)v;
+        break;
+    case K_DEFAULT_MEMORY:
+        if ((r = parse_uint(path, line, key, value, 1 << 20, &n, err)) == 0)
             o->vm_memory_mib = n;
-        free(value);
-    } else if (strcmp(key, "default_vcpus") == 0) {
-        r = parse_uint(path, line, key, value, 256, &n, err);
-        if (r == 0)
+        break;
+    case K_DEFAULT_VCPUS:
+        if ((r = parse_uint(path, line, key, value, 256, &n, err)) == 0)
             o->vm_cpus = (unsigned)n;
-        free(value);
-    } else {
+        break;
+    default:
         r = make_error(err, EINVAL, "%s:%d: unknown setting '%s'", path, line, key);
-        free(value);
+        break;
     }
+    free(value);
     return r;
 }
 

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,39 @@ static int usage(void)
     return 2;
 }
 
-/* Go's flag syntax, which containerd uses: -name value, -name=value, --name value. */
+/* The flags containerd passes (and -sandbox, which `start` passes to the daemon). */
+static const struct flag {
+    const char *name;
+    size_t offset; /* of the const char * in struct args; SIZE_MAX: a switch */
+} flags[] = {
+    {"namespace", offsetof(struct args, ns)},
+    {"address", offsetof(struct args, address)},
+    {"publish-binary", offsetof(struct args, publish_binary)},
+    {"id", offsetof(struct args, id)},
+    {"bundle", offsetof(struct args, bundle)},
+    {"sandbox", offsetof(struct args, sandbox)},
+    {"debug", SIZE_MAX},
+};
+static const char *const commands[] = {"start", "delete"};
+static const char *const environment[] = {"KATA_GUEST_SHIM_CONFIG", "KATA_GUEST_SHIM_RUN_DIR"};
+
+/* For the man page's drift test: what this program accepts, in tests/unit/man-drift.sh's
+ * "SCOPE NAME" format. */
+static void list_options(void)
+{
+    for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
+        if (strcmp(flags[i].name, "sandbox") != 0) /* internal */
+            printf("containerd-shim-kata-guest-v2 -%s\n", flags[i].name);
+    printf("containerd-shim-kata-guest-v2 -v\ncontainerd-shim-kata-guest-v2 --version\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+        printf("command %s\n", commands[i]);
+    for (size_t i = 0; i < sizeof(environment) / sizeof(*environment); i++)
+        printf("env %s\n", environment[i]);
+    shim_config_list(stdout);
+}
+
+/* Go's flag syntax, which containerd uses: -name value, -name=value, --name value. Unknown
+ * flags containerd may add (-socket, -containerd-binary) take a value and are ignored. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -66,12 +100,17 @@ static int parse_args(int argc, char **argv, struct args *a)
             *eq = '\0';
             value = argv[i] + (eq - name) + (argv[i][1] == '-' ? 3 : 2);
         }
-        if (strcmp(name, "debug") == 0) {
-            a->debug = true;
+        if (strcmp(name, "v") == 0 || strcmp(name, "version") == 0 ||
+            strcmp(name, "list-options") == 0) {
+            a->command = name[0] == 'l' ? "list-options" : "version";
             continue;
         }
-        if (strcmp(name, "v") == 0 || strcmp(name, "version") == 0) {
-            a->command = "version";
+        const struct flag *f = NULL;
+        for (size_t k = 0; k < sizeof(flags) / sizeof(*flags); k++)
+            if (strcmp(flags[k].name, name) == 0)
+                f = &flags[k];
+        if (f && f->offset == SIZE_MAX) {
+            a->debug = true;
             continue;
         }
         if (!value) {
@@ -79,19 +118,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return -1;
             value = argv[++i];
         }
-        if (strcmp(name, "namespace") == 0)
-            a->ns = value;
-        else if (strcmp(name, "address") == 0)
-            a->address = value;
-        else if (strcmp(name, "publish-binary") == 0)
-            a->publish_binary = value;
-        else if (strcmp(name, "id") == 0)
-            a->id = value;
-        else if (strcmp(name, "bundle") == 0)
-            a->bundle = value;
-        else if (strcmp(name, "sandbox") == 0)
-            a->sandbox = value;
-        /* other flags containerd may pass (-socket, -containerd-binary) are not needed */
+        if (f)
+            *(const char **)((char *)a + f->offset) = value;
     }
     return a->command ? 0 : -1;
 }
@@ -343,6 +371,10 @@ int main(int argc, char **argv)
         return usage();
     cleanup_error struct kerr *err = NULL;
     int r;
+    if (strcmp(a.command, "list-options") == 0) {
+        list_options();
+        return 0;
+    }
     if (strcmp(a.command, "version") == 0) {
         printf("containerd-shim-kata-guest-v2 %s (commit %s)\n", KATA_VERSION, KATA_COMMIT);
         return 0;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "agent.pb-c.h"
@@ -88,6 +89,8 @@ char *shim_socket_path(const char *run_dir);
 
 /* ---- config.c: the shim's configuration (config.c says where it is read from) */
 int shim_config_load(struct run_opts *opts, struct kerr **err);
+/* "config KEY" for every setting (--list-options, for the man page's drift test). */
+void shim_config_list(FILE *out);
 
 /* ---- task.c: the task API on the shim's state; each returns 0 or a negative errno with an
  * error whose status is what containerd gets. Called on worker threads, without the lock. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TAP: the man pages cannot drift from the programs. Every option, subcommand, kernel parameter
 # and environment variable a page documents is compared, both ways, with the list the program
-# prints from its own tables (kata-host --list-options, kata-agent/kata-init
+# prints from its own tables (kata-host and the containerd shim --list-options, kata-agent/kata-init
 # --list-parameters); and --version prints the VERSION file's version and the build's commit.
 #
 # What a page documents, by the pages' convention (man/*.scd): in GLOBAL OPTIONS, COMMANDS,
@@ -15,7 +15,8 @@ build=${KATA_BUILD:-$PWD/build}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for f in "$build/bin/kata-host" "$build/bin/kata-agent" "$build/bin/kata-init"; do
+shim=containerd-shim-kata-guest-v2
+for f in "$build/bin/kata-host" "$build/bin/kata-agent" "$build/bin/kata-init" "$build/bin/$shim"; do
     if [ ! -x "$f" ]; then
         echo "1..1"
         echo "ok 1 # skip $f not built (make bins)"
@@ -40,6 +41,7 @@ documented() {
         else if (sec == "COMMANDS") cmds = 1
         else if (sec == "KERNEL PARAMETERS") scope = "param"
         else if (sec == "ENVIRONMENT") scope = "env"
+        else if (sec == "CONFIGURATION") scope = "config"
         prev = ""; next
     }
     /^## / && cmds { print "command " $2; scope = $2; prev = ""; next }
@@ -86,6 +88,10 @@ compare "kata-agent(8) kernel parameters and environment" "$work/agent.doc" "$wo
 documented man/kata-init.8.scd kata-init >"$work/init.doc"
 compare "kata-init(8) kernel parameters and environment" "$work/init.doc" "$work/init.acc"
 
+"$build/bin/$shim" --list-options | LC_ALL=C sort -u >"$work/shim.acc"
+documented man/$shim.8.scd $shim >"$work/shim.doc"
+compare "$shim(8) flags, commands, environment and configuration keys" "$work/shim.doc" "$work/shim.acc"
+
 # The comparison can fail: a page with one option dropped and one invented is caught both ways.
 grep -v '^\*--dry-run\*' man/kata-host.1.scd | sed 's/^\*--no-template\*$/*--no-template*, *--bogus*/' \
     >"$work/drifted.scd"
@@ -100,7 +106,7 @@ check "a drifted page fails both ways (run --bogus documented, run --dry-run not
              grep -q '^#   run --dry-run\$' '$work/drift.tap'"
 
 # The pages render, without groff warnings.
-for p in kata-host.1 kata-agent.8 kata-init.8; do
+for p in kata-host.1 kata-agent.8 kata-init.8 $shim.8; do
     if [ -s "$build/man/$p" ]; then
         check "$p renders without warnings" \
             bash -c "out=\$(groff -man -Tutf8 -ww -z '$build/man/$p' 2>&1) && [ -z \"\$out\" ]"
@@ -113,7 +119,7 @@ done
 version=$(cat VERSION)
 commit=$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 for b in "$build/bin" "$build/asan/bin"; do
-    for p in kata-host kata-agent kata-init; do
+    for p in kata-host kata-agent kata-init $shim; do
         [ -x "$b/$p" ] || continue
         out=$("$b/$p" --version 2>&1)
         rc=$?
