@@ -108,18 +108,35 @@ static int need_agent(struct shim *s, struct kerr **err)
 
 /* ------------------------------------------------------------------ events */
 
-static void publish_exit(struct shim *s, struct shim_process *p)
+/* /tasks/exit and /tasks/delete carry the same facts about a process that has ended. */
+static void publish_ended(struct shim *s, const struct shim_process *p, bool deleted)
 {
-    Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
-    ev.container_id = p->ctr->id;
-    ev.id = *p->exec_id ? p->exec_id : p->ctr->id;
-    ev.pid = task_vmm_pid(s);
-    ev.exit_status = p->exit_status;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     ts.seconds = p->exited_at.tv_sec;
     ts.nanos = (int32_t)p->exited_at.tv_nsec;
+    char *id = *p->exec_id ? p->exec_id : p->ctr->id;
+    if (deleted) {
+        Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+        ev.container_id = p->ctr->id;
+        ev.id = id;
+        ev.pid = task_vmm_pid(s);
+        ev.exit_status = p->exit_status;
+        ev.exited_at = &ts;
+        shim_events_publish(s->events, "/tasks/delete", &ev.base);
+        return;
+    }
+    Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+    ev.container_id = p->ctr->id;
+    ev.id = id;
+    ev.pid = task_vmm_pid(s);
+    ev.exit_status = p->exit_status;
     ev.exited_at = &ts;
     shim_events_publish(s->events, "/tasks/exit", &ev.base);
+}
+
+static void publish_exit(struct shim *s, struct shim_process *p)
+{
+    publish_ended(s, p, false);
 }
 
 /* ------------------------------------------------------------------ process waiter */
@@ -820,20 +837,6 @@ static void fill_delete_response(struct shim *s, const struct shim_process *p,
     ret->exited_at = timestamp_new(&p->exited_at);
 }
 
-static void publish_delete(struct shim *s, const struct shim_process *p)
-{
-    Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
-    ev.container_id = p->ctr->id;
-    ev.id = *p->exec_id ? p->exec_id : p->ctr->id;
-    ev.pid = task_vmm_pid(s);
-    ev.exit_status = p->exit_status;
-    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    ts.seconds = p->exited_at.tv_sec;
-    ts.nanos = (int32_t)p->exited_at.tv_nsec;
-    ev.exited_at = &ts;
-    shim_events_publish(s->events, "/tasks/delete", &ev.base);
-}
-
 static int delete_exec(struct shim *s, struct shim_container *c, const char *exec_id,
                        Containerd__Task__V2__DeleteResponse *ret, struct kerr **err)
 {
@@ -904,7 +907,7 @@ int task_delete(struct shim *s, const char *id, const char *exec_id,
     join_process(&c->init);
     pthread_mutex_lock(&s->lock);
     fill_delete_response(s, &c->init, ret);
-    publish_delete(s, &c->init);
+    publish_ended(s, &c->init, true);
     free_container(c);
     if (!s->containers)
         teardown_sandbox(s);
