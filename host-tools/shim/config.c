@@ -104,6 +104,22 @@ void shim_config_list(FILE *out)
         fprintf(out, "config %s\n", config_keys[i]);
 }
 
+/* The configuration owns its strings (run_opts borrows them elsewhere, from argv). */
+static void set_string(const char **field, char *value)
+{
+    free((char *)*field);
+    *field = value;
+}
+
+void shim_config_clear(struct run_opts *o)
+{
+    set_string(&o->kernel, NULL);
+    set_string(&o->initrd, NULL);
+    set_string(&o->image, NULL);
+    set_string(&o->firmware, NULL);
+    set_string(&o->kernel_params, NULL);
+}
+
 static int apply(struct run_opts *o, const char *path, int line, const char *key, char *value,
                  struct kerr **err)
 {
@@ -122,19 +138,19 @@ static int apply(struct run_opts *o, const char *path, int line, const char *key
     int v = 0, r = 0;
     switch ((enum key_id)id) {
     case K_KERNEL:
-        o->kernel = value;
+        set_string(&o->kernel, value);
         return 0;
     case K_INITRD:
-        o->initrd = value;
+        set_string(&o->initrd, value);
         return 0;
     case K_IMAGE:
-        o->image = value;
+        set_string(&o->image, value);
         return 0;
     case K_FIRMWARE:
-        o->firmware = value;
+        set_string(&o->firmware, value);
         return 0;
     case K_KERNEL_PARAMS:
-        o->kernel_params = value;
+        set_string(&o->kernel_params, value);
         return 0;
     case K_BOOT:
         if ((r = PICK(boots, boot_v, &v)) == 0)

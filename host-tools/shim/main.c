@@ -360,6 +360,7 @@ static int cmd_serve(const struct args *a, struct kerr **err)
         return -EIO;
     r = shim_serve(&s, LISTEN_FD, err);
     shim_events_free(s.events, 2000);
+    shim_config_clear(&s.opts);
     paths_remove_tree(s.run_dir);
     return r;
 }

@@ -89,6 +89,8 @@ char *shim_socket_path(const char *run_dir);
 
 /* ---- config.c: the shim's configuration (config.c says where it is read from) */
 int shim_config_load(struct run_opts *opts, struct kerr **err);
+/* Frees the strings shim_config_load put into opts. */
+void shim_config_clear(struct run_opts *opts);
 /* "config KEY" for every setting (--list-options, for the man page's drift test). */
 void shim_config_list(FILE *out);
 
