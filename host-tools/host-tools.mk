@@ -80,3 +80,10 @@ BINS += $(BUILD)/bin/$(SHIM_BIN)
 host-tools: $(BUILD)/bin/$(SHIM_BIN) $(BUILD)/asan/bin/$(SHIM_BIN)
 endif
 host-tools-tests: $(SHIM_TESTS)
+
+# `make bench`: the warm VM pool against the template and a boot, and idle sandbox PSS
+# (bench/pool.sh).
+BENCH_TARGETS += bench-pool
+.PHONY: bench-pool
+bench-pool: bins guest
+	@bench/pool.sh
