@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "fsutil.h"
@@ -235,6 +236,7 @@ static int listen_on(const char *path, struct kerr **err)
 static int daemon_main(struct daemon *d, int notify_fd)
 {
     cleanup_error struct kerr *err = NULL;
+    prctl(PR_SET_NAME, "kh-pool");
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -389,31 +391,17 @@ static int pool_start(int size)
         report_error("pool: pipe: %s", strerror(errno));
         return EXIT_KATA_HOST;
     }
-    pid_t pid = fork();
+    pid_t pid = background_fork();
     if (pid < 0) {
         report_error("pool: fork: %s", strerror(errno));
         return EXIT_KATA_HOST;
     }
     if (pid == 0) {
         close(pipefd[0]);
-        setsid();
-        /* Second fork: the daemon is nobody's child we would have to wait for. */
-        pid_t p2 = fork();
-        if (p2 != 0)
-            _exit(p2 < 0);
-        int nul = open("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-            dup2(nul, 2);
-            if (nul > 2)
-                close(nul);
-        }
         struct daemon d = {.dir = dir, .key = key, .size = size, .listen_fd = -1, .sig_fd = -1};
         _exit(daemon_main(&d, pipefd[1]));
     }
     close(pipefd[1]);
-    waitpid(pid, NULL, 0);
     char buf[512] = "";
     ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);
     close(pipefd[0]);

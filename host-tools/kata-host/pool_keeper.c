@@ -63,6 +63,7 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != daemon_pid)
         _exit(1);
+    prctl(PR_SET_NAME, "kh-pool-keeper"); /* for ps -o comm; argv stays the daemon's */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

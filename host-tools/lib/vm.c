@@ -379,12 +379,9 @@ static void *console_main(void *arg)
     return NULL;
 }
 
-static void *waiter_main(void *arg)
+/* Wakes vm_wait and runs the on_exit hook. */
+static void mark_exited(struct vm *vm, int status)
 {
-    struct vm *vm = arg;
-    int status = 0;
-    while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
-        ;
     pthread_mutex_lock(&vm->lock);
     vm->exited = true;
     vm->exit_status = status;
@@ -392,6 +389,15 @@ static void *waiter_main(void *arg)
     pthread_mutex_unlock(&vm->lock);
     if (vm->on_exit)
         vm->on_exit(vm->on_exit_data);
+}
+
+static void *waiter_main(void *arg)
+{
+    struct vm *vm = arg;
+    int status = 0;
+    while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    mark_exited(vm, status);
     return NULL;
 }
 
@@ -412,13 +418,7 @@ static void *adopted_waiter_main(void *arg)
         if (sscanf(buf, "EXIT %d", &status) == 1)
             break;
     }
-    pthread_mutex_lock(&vm->lock);
-    vm->exited = true;
-    vm->exit_status = status;
-    pthread_cond_broadcast(&vm->cond);
-    pthread_mutex_unlock(&vm->lock);
-    if (vm->on_exit)
-        vm->on_exit(vm->on_exit_data);
+    mark_exited(vm, status);
     return NULL;
 }
 
