@@ -123,10 +123,10 @@ static char *status_text(const struct daemon *d)
     char *text = xasprintf("pid %d\nsize %d\nready %d\nstarting %d\ndir %s\n", (int)getpid(),
                            d->size, ready, d->n - ready, d->dir);
     for (int i = 0; i < d->n; i++) {
-        char *next = d->k[i].ready ? xasprintf("%svm %d ready keeper %d\n", text,
-                                               (int)d->k[i].qemu, (int)d->k[i].pid)
-                                   : xasprintf("%svm - starting keeper %d\n", text,
-                                               (int)d->k[i].pid);
+        char *next =
+            d->k[i].ready
+                ? xasprintf("%svm %d ready keeper %d\n", text, (int)d->k[i].qemu, (int)d->k[i].pid)
+                : xasprintf("%svm - starting keeper %d\n", text, (int)d->k[i].pid);
         free(text);
         text = next;
     }

@@ -36,7 +36,8 @@ static void serve_taker(struct sandbox *sb, int conn)
 {
     bool reported = false;
     for (;;) {
-        struct pollfd p[2] = {{.fd = conn, .events = POLLIN}, {.fd = exit_pipe[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
+                              {.fd = exit_pipe[0], .events = POLLIN}};
         if (poll(p, reported ? 1 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;

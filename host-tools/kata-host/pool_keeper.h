@@ -3,5 +3,4 @@
 #include <sys/types.h>
 
 /* Never returns. dir (<pool dir>/pool-<pid>) becomes the VM's run directory. */
-void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
-    __attribute__((noreturn));
+void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir) __attribute__((noreturn));

@@ -47,7 +47,7 @@ struct pool_vm {
     int ctrl_fd;  /* the keeper's connection: EXIT arrives here; closing it ends the VM */
     uint64_t hello_boottime_ns;
     uint32_t next_stream_id; /* the keeper's Health.Check used the ids before */
-    char *dir; /* the VM's directory (console.log) */
+    char *dir;               /* the VM's directory (console.log) */
 };
 /* Takes a ready VM of the configuration `key` (template.h: template_key). -ENOENT when no pool
  * runs, -EAGAIN when it has none ready or none of this configuration; err says which. */

@@ -91,8 +91,7 @@ int main(void)
     pthread_create(&t, NULL, fake_daemon, NULL);
 
     r = pool_take("k1", &v, &err);
-    tap_ok(r == -EAGAIN && err && strstr(err->msg, "is empty"), "NONE: '%s'",
-           err ? err->msg : "");
+    tap_ok(r == -EAGAIN && err && strstr(err->msg, "is empty"), "NONE: '%s'", err ? err->msg : "");
     error_freep(&err);
 
     r = pool_take("key-2", &v, &err);
