@@ -701,6 +701,7 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
             r = agent_set_guest_time(sb->client, now.tv_sec, now.tv_nsec / 1000, err);
         if (r < 0)
             return error_wrap(err, r, "refresh the cloned VM");
+        sb->refreshed_at = loop_now_ns();
     }
 
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
@@ -865,6 +866,10 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
         else
             fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "agent connected", MS(sb->hello_at));
     }
+    if (sb->refreshed_at)
+        fprintf(stderr,
+                "kata-host: %-18s %8.1f ms  (Health.Check, ReseedRandomDev, SetGuestDateTime)\n",
+                "clone refreshed", MS(sb->refreshed_at));
     if (sb->sandbox_created_at)
         fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "sandbox created",
                 MS(sb->sandbox_created_at));

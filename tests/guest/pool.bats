@@ -90,6 +90,8 @@ assert_pool_gone() {
     assert_success
     assert_line pooled
     assert_line --regexp "vm taken .*from the VM pool: qemu pid [0-9]+"
+    # A pooled VM is a clone: its RNG is reseeded and its clock set like any other.
+    assert_line --regexp "clone refreshed .*ReseedRandomDev, SetGuestDateTime"
     taken=$(echo "$output" | sed -n 's/.*from the VM pool: qemu pid \([0-9]*\).*/\1/p')
     printf '%s\n' "${before[@]}" | grep -qx "$taken"
     # The run ended its VM, and the pool started another in its place.
