@@ -97,3 +97,10 @@ $(BUILD)/go/bin/shimcheck: tests/go/src/shimcheck/main.go
 	  GOCACHE=$(CURDIR)/$(BUILD)/go/cache go build -o $(CURDIR)/$@ .
 
 host-tools-tests: $(SHIM_EVENTS_TOOL) $(BUILD)/go/bin/shimcheck
+
+# `make bench`: the warm VM pool against the template and a boot, and idle sandbox PSS
+# (bench/pool.sh).
+BENCH_TARGETS += bench-pool
+.PHONY: bench-pool
+bench-pool: bins guest
+	@bench/pool.sh

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent_api.h"
+#include "background.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "loop.h"
@@ -285,28 +286,13 @@ static int run_detached(const struct run_opts *o)
         gen_name = xasprintf("kata-%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
         copy.name = gen_name;
     }
-    pid_t pid = fork();
+    pid_t pid = background_fork();
     if (pid < 0) {
         report_error("fork: %s", strerror(errno));
         return EXIT_KATA_HOST;
     }
     if (pid == 0) {
         close(pipefd[0]);
-        setsid();
-        /* Second fork: the owner is not our child, so the shell's wait ends at once. */
-        pid_t p2 = fork();
-        if (p2 < 0)
-            _exit(EXIT_KATA_HOST);
-        if (p2 > 0)
-            _exit(0);
-        int nul = open("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-            dup2(nul, 2);
-            if (nul > 2)
-                close(nul);
-        }
         if (signals_start() < 0)
             _exit(EXIT_KATA_HOST);
         int code = run_owner(&copy, pipefd[1]);
@@ -314,7 +300,6 @@ static int run_detached(const struct run_opts *o)
         _exit(code);
     }
     close(pipefd[1]);
-    waitpid(pid, NULL, 0);
     char buf[1024];
     size_t used = 0;
     ssize_t n;

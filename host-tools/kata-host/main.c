@@ -18,6 +18,8 @@ static const char usage[] =
     "  kata-host stop [-t SECONDS] NAME...         stop sandboxes\n"
     "  kata-host console NAME                      the agent's debug console (a guest shell)\n"
     "                                              of a sandbox run with --debug-console\n"
+    "  kata-host pool start [--size N]             keep N VMs ready (default 2) for `run`\n"
+    "  kata-host pool stop | status                end the VM pool / show it\n"
     "\n"
     "run options:\n"
     "  -i, --interactive      relay stdin\n"
@@ -75,7 +77,8 @@ static const struct command {
 } commands[] = {
     {"run", cmd_run, &options_run}, {"exec", cmd_exec, &options_exec},
     {"ps", cmd_ps, &options_ps},    {"stop", cmd_stop, &options_stop},
-    {"console", cmd_console, NULL}, {"help", cmd_help, NULL},
+    {"console", cmd_console, NULL}, {"pool", cmd_pool, &options_pool},
+    {"help", cmd_help, NULL},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

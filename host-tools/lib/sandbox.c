@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "loop.h"
 #include "paths.h"
+#include "pool.h"
 #include "spec.h"
 #include "template.h"
 #include "tsc.h"
@@ -201,6 +202,11 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
             c->share_dir = sb->share_dir;
     }
     sb->use_template = templates && template_usable(c);
+    /* A pooled VM was started before the sandbox existed: nothing of the sandbox's own (a
+     * shared directory, the debug console socket) can be in it. */
+    const char *penv = getenv("KATA_HOST_POOL");
+    sb->use_pool = sb->use_template && !(penv && strcmp(penv, "0") == 0) &&
+                   sb->share == SHARE_AUTO && !o->debug_console && !o->run_dir;
     return 0;
 }
 
@@ -519,9 +525,80 @@ static int clone_vm(struct sandbox *sb, int timeout_ms)
     return -1;
 }
 
+/* A VM of the running pool (pool.h), or -1 (the caller clones or boots; -v says why). */
+static int take_pooled_vm(struct sandbox *sb)
+{
+    cleanup_error struct kerr *e = NULL;
+    cleanup_free char *key = template_key(&sb->vmc);
+    struct pool_vm pv;
+    if (pool_take(key, &pv, &e) < 0) {
+        if (sb->opts->verbose)
+            fprintf(stderr, "kata-host: no VM from the pool (%s)\n", e->msg);
+        return -1;
+    }
+    cleanup_free char *log = xasprintf("%s/console.log", pv.dir);
+    memset(&sb->vm, 0, sizeof(sb->vm));
+    sb->vm.on_exit = on_vm_exit;
+    sb->vm.on_exit_data = sb;
+    sb->start_ns = loop_now_ns();
+    if (vm_adopt(&sb->vm, pv.qemu_pid, steal_fd(&pv.ctrl_fd), log, &e) < 0) {
+        if (sb->opts->verbose)
+            fprintf(stderr, "kata-host: the pooled VM was lost (%s)\n", e->msg);
+        vm_stop(&sb->vm);
+        free(sb->vm.console_log_path);
+        memset(&sb->vm, 0, sizeof(sb->vm));
+        pool_vm_free(&pv);
+        return -1;
+    }
+    sb->vm_started = true;
+    sb->from_template = true;
+    sb->from_pool = true;
+    sb->hello_boottime_ns = pv.hello_boottime_ns;
+    sb->next_stream_id = pv.next_stream_id;
+    sb->pool_taken_at = sb->hello_at = loop_now_ns();
+    int fd = steal_fd(&pv.agent_fd);
+    atomic_store(&chan_fd_for_exit, fd);
+    pool_vm_free(&pv);
+    return fd;
+}
+
+int sandbox_start_pool_vm(struct sandbox *sb, struct kerr **err)
+{
+    if (!sb->use_template)
+        return make_error(err, EINVAL,
+                          "this configuration cannot start from a VM template (it needs QEMU "
+                          "under TCG, the serial channel and no shared directory)");
+    int fd = clone_vm(sb, boot_timeout_ms());
+    if (fd < 0)
+        return make_error(err, EAGAIN, "the VM template did not start a clone");
+    /* The channel passes to another process: nothing here may shut it down later. */
+    atomic_store(&chan_fd_for_exit, -1);
+    int check_fd = dup(fd);
+    struct ttrpc_client *client = check_fd >= 0 ? ttrpc_client_new(check_fd) : NULL;
+    if (!client) {
+        if (check_fd >= 0)
+            close(check_fd);
+        close(fd);
+        return make_error(err, EAGAIN, "start the ttRPC client");
+    }
+    int r = agent_check(client, 10LL * 1000000000LL, err);
+    sb->next_stream_id = ttrpc_client_next_stream_id(client);
+    ttrpc_client_free(client);
+    if (r < 0) {
+        close(fd);
+        return error_wrap(err, r, "agent health check");
+    }
+    return fd;
+}
+
 static int boot_vm(struct sandbox *sb, struct kerr **err)
 {
     int timeout = boot_timeout_ms();
+    if (sb->use_pool) {
+        int fd = take_pooled_vm(sb);
+        if (fd >= 0)
+            return fd;
+    }
     if (sb->use_template) {
         int fd = clone_vm(sb, timeout);
         if (fd >= 0)
@@ -607,6 +684,8 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
         close(fd);
         return make_error(err, EAGAIN, "start the ttRPC client");
     }
+    if (sb->next_stream_id)
+        ttrpc_client_set_next_stream_id(sb->client, sb->next_stream_id);
     r = agent_check(sb->client, 10LL * 1000000000LL, err);
     if (r < 0)
         return error_wrap(err, r, "agent health check");
@@ -622,6 +701,7 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
             r = agent_set_guest_time(sb->client, now.tv_sec, now.tv_nsec / 1000, err);
         if (r < 0)
             return error_wrap(err, r, "refresh the cloned VM");
+        sb->refreshed_at = loop_now_ns();
     }
 
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
@@ -759,6 +839,9 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
         fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s, accel %s)\n", "vm start", MS(st.spawned),
                 sb->vmc.hypervisor == HV_CLH ? "cloud-hypervisor" : "qemu",
                 accel_name(sb->vmc.accel));
+    if (sb->pool_taken_at)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (from the VM pool: qemu pid %d, %s)\n",
+                "vm taken", MS(sb->pool_taken_at), (int)sb->vm.pid, sb->vm.console_log_path);
     if (sb->restored_at)
         fprintf(stderr, "kata-host: %-18s %8.1f ms  (from template %s)\n", "vm restored",
                 MS(sb->restored_at), sb->tmpl.dir);
@@ -783,6 +866,10 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
         else
             fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "agent connected", MS(sb->hello_at));
     }
+    if (sb->refreshed_at)
+        fprintf(stderr,
+                "kata-host: %-18s %8.1f ms  (Health.Check, ReseedRandomDev, SetGuestDateTime)\n",
+                "clone refreshed", MS(sb->refreshed_at));
     if (sb->sandbox_created_at)
         fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "sandbox created",
                 MS(sb->sandbox_created_at));

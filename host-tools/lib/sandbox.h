@@ -40,6 +40,10 @@ struct sandbox {
     enum accel_mode accel;
     bool use_template;  /* start from a template VM (template.h) when one can be had */
     bool from_template; /* this VM was */
+    bool use_pool;      /* ask a running VM pool (pool.h) first */
+    bool from_pool;     /* this VM came from it */
+    int64_t pool_taken_at;
+    uint32_t next_stream_id; /* > 0: the channel was used before (a pooled VM's) */
     char *qmp_socket;
     struct template tmpl;
     int64_t restored_at;
@@ -48,6 +52,7 @@ struct sandbox {
     struct ttrpc_client *client;
     uint64_t hello_boottime_ns;
     int64_t hello_at, start_ns, sandbox_created_at;
+    int64_t refreshed_at; /* a clone's RNG reseeded and clock set */
     struct session_server *session;
     /* Called on the VM's waiter thread when the VMM exits (also after a clean teardown); it
      * must not block. */
@@ -61,6 +66,10 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *opts, struct kerr
 int sandbox_print_command(struct sandbox *sb, struct kerr **err);
 /* Run dir, share, VM, agent connection, Health.Check, CreateSandbox. */
 int sandbox_boot(struct sandbox *sb, struct kerr **err);
+/* For the VM pool's keepers: a clone of the template VM in the run directory (which the
+ * caller created), its agent answering Health.Check; returns the channel (the agent's hello
+ * line read). Never boots: without a usable template it fails. */
+int sandbox_start_pool_vm(struct sandbox *sb, struct kerr **err);
 /* Root.Path for the container as the agent will see it. */
 const char *sandbox_root_path(const struct sandbox *sb);
 /* DestroySandbox, VM power-off (killed after a grace period), daemons, mounts, run dir. */

@@ -82,6 +82,12 @@ static char *key_of(const char *inputs)
     return xasprintf("%016llx", (unsigned long long)h);
 }
 
+char *template_key(const struct vm_config *c)
+{
+    cleanup_free char *inputs = template_inputs(c);
+    return key_of(inputs);
+}
+
 static void fill(struct template *t, const char *dir)
 {
     t->dir = xstrdup(dir);

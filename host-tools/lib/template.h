@@ -33,6 +33,9 @@ bool template_usable(const struct vm_config *c);
 /* What the template of `c` depends on: its QEMU command line with per-VM paths left out, and
  * the identity (device, inode, size, mtime) of QEMU, firmware, kernel and initrd. */
 char *template_inputs(const struct vm_config *c);
+/* The name of c's template directory: a hash of its inputs (malloc'd). VMs of equal keys are
+ * interchangeable (the VM pool hands out only those of the taker's key). */
+char *template_key(const struct vm_config *c);
 /* The template for `c` under `base`, built first when missing (one full boot; concurrent
  * callers wait for the same build). boot_timeout_ms bounds the boot. */
 int template_get(const struct vm_config *c, const char *base, int boot_timeout_ms,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -378,12 +379,9 @@ static void *console_main(void *arg)
     return NULL;
 }
 
-static void *waiter_main(void *arg)
+/* Wakes vm_wait and runs the on_exit hook. */
+static void mark_exited(struct vm *vm, int status)
 {
-    struct vm *vm = arg;
-    int status = 0;
-    while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
-        ;
     pthread_mutex_lock(&vm->lock);
     vm->exited = true;
     vm->exit_status = status;
@@ -391,7 +389,58 @@ static void *waiter_main(void *arg)
     pthread_mutex_unlock(&vm->lock);
     if (vm->on_exit)
         vm->on_exit(vm->on_exit_data);
+}
+
+static void *waiter_main(void *arg)
+{
+    struct vm *vm = arg;
+    int status = 0;
+    while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    mark_exited(vm, status);
     return NULL;
+}
+
+/* An adopted VM's keeper sends "EXIT <status>"; a keeper that dies first took QEMU with it
+ * (PR_SET_PDEATHSIG): that reads as SIGKILL. */
+static void *adopted_waiter_main(void *arg)
+{
+    struct vm *vm = arg;
+    int status = SIGKILL;
+    char buf[64];
+    for (;;) {
+        ssize_t n = recv(vm->keeper_fd, buf, sizeof(buf) - 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf[n] = '\0';
+        if (sscanf(buf, "EXIT %d", &status) == 1)
+            break;
+    }
+    mark_exited(vm, status);
+    return NULL;
+}
+
+int vm_adopt(struct vm *vm, pid_t pid, int keeper_fd, const char *console_log_path,
+             struct kerr **err)
+{
+    vm->pid = pid;
+    vm->console_log_fd = -1;
+    vm->keeper_fd = keeper_fd;
+    vm->stages.init_guest_s = -1;
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    vm->console_log_path = xstrdup(console_log_path);
+    if (pthread_create(&vm->waiter_thread, NULL, adopted_waiter_main, vm) != 0) {
+        kill(pid, SIGKILL);
+        close(keeper_fd);
+        vm->keeper_fd = -1;
+        vm->exited = true;
+        return make_error(err, EAGAIN, "start the VM watcher thread");
+    }
+    vm->waiter_started = true;
+    return 0;
 }
 
 void vm_child_detach(pid_t parent)
@@ -410,6 +459,7 @@ int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, str
 {
     vm->pid = -1;
     vm->console_log_fd = -1;
+    vm->keeper_fd = -1;
     vm->stages.init_guest_s = -1;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -534,6 +584,11 @@ void vm_stop(struct vm *vm)
     if (vm->console_log_fd >= 0) {
         close(vm->console_log_fd);
         vm->console_log_fd = -1;
+    }
+    /* 0 is a zeroed struct's value, never a keeper connection (stdin stays open). */
+    if (vm->keeper_fd > 0) {
+        close(vm->keeper_fd);
+        vm->keeper_fd = -1;
     }
 }
 

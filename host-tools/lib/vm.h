@@ -84,6 +84,9 @@ struct vm {
      * ns_bind_src (as a slave: mounts made later under the source still appear). A template's
      * 9p export path is one fixed path that every clone sees as its own shared directory. */
     const char *ns_bind_src, *ns_bind_dst;
+    /* A VM adopted from the pool (pool.h) is not our child: its keeper reports the exit status
+     * on this connection, and closing it ends the VM. */
+    int keeper_fd;
 };
 
 /* Starts argv[0] with the console (stdout + stderr) going to console_log_path through a
@@ -93,6 +96,10 @@ struct vm {
  * Ctrl-C reaches the container, not the helper. Exits the child if kata-host is already gone. */
 void vm_child_detach(pid_t parent);
 int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, struct kerr **err);
+/* Takes over a running VMM whose parent is a pool keeper (pool.h): the waiter thread reads
+ * its exit status from keeper_fd (owned from now on). No console reader: the keeper logs it. */
+int vm_adopt(struct vm *vm, pid_t pid, int keeper_fd, const char *console_log_path,
+             struct kerr **err);
 bool vm_running(struct vm *vm);
 /* Waits up to timeout_ms for the VMM to exit; returns true when it has. */
 bool vm_wait(struct vm *vm, int timeout_ms);

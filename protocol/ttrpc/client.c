@@ -195,6 +195,21 @@ struct ttrpc_client *ttrpc_client_new(int fd)
     return c;
 }
 
+uint32_t ttrpc_client_next_stream_id(struct ttrpc_client *c)
+{
+    pthread_mutex_lock(&c->write_lock);
+    uint32_t id = c->next_id;
+    pthread_mutex_unlock(&c->write_lock);
+    return id;
+}
+
+void ttrpc_client_set_next_stream_id(struct ttrpc_client *c, uint32_t id)
+{
+    pthread_mutex_lock(&c->write_lock);
+    c->next_id = id | 1; /* client-initiated streams are odd */
+    pthread_mutex_unlock(&c->write_lock);
+}
+
 void ttrpc_client_free(struct ttrpc_client *c)
 {
     if (!c)

@@ -138,6 +138,11 @@ struct ttrpc_client *ttrpc_client_new(int fd);
 /* Closes the connection; pending calls fail with -ECONNRESET; joins the reader thread and waits
  * until no other thread is inside a call on this client. No new calls may start meanwhile. */
 void ttrpc_client_free(struct ttrpc_client *c);
+/* Stream ids must keep increasing on a connection: when a connection passes from one client to
+ * another (a pooled VM's agent channel, already health-checked), the next one continues where
+ * the first stopped. Set before the first call. */
+uint32_t ttrpc_client_next_stream_id(struct ttrpc_client *c);
+void ttrpc_client_set_next_stream_id(struct ttrpc_client *c, uint32_t id);
 
 /* Blocking, thread-safe unary call. timeout_ns > 0 goes into Request.timeout_nano and also
  * bounds the local wait. Returns 0 and *ret_resp (unpacked with resp_desc; NULL resp_desc

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The warm VM pool and template memory under TCG: wall time of `kata-host run -- true` taking a
+# VM from the pool, starting from the VM template (KATA_HOST_POOL=0), and booting
+# (--no-template), interleaved, median of N (default 11); the -v stages of the pooled runs
+# (what the remainder is spent on); and the memory of idle sandboxes: 5 `run -d -- sleep 1000`
+# from the template, QEMU's PSS (and its parts) from /proc/PID/smaps_rollup, per sandbox.
+# Before each timed run the pool is full again, so its refill does not compete with the run.
+#   pool wall_pool_s=… wall_template_s=… wall_boot_s=… pool_sandbox_created_ms=… \
+#        pool_container_started_ms=… pss_MiB=… pss_anon_MiB=… pss_file_MiB=… pss_shmem_MiB=… \
+#        rss_MiB=…   (per idle sandbox)
+# Targets (issue 13): wall_pool_s < 0.1; pss_MiB <= 20.
+#   bench/pool.sh [--runs N]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+b=${KATA_BUILD:-$root/build}
+runs=11
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
+	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "pool-bench: unknown argument $1" >&2; exit 1 ;;
+	esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "pool-bench: --runs wants a positive number" >&2; exit 1; }
+for f in "$b/bin/kata-host" "$b/vmlinux.container" "$b/kata-containers-initrd.img"; do
+	[ -e "$f" ] || { echo "pool-bench: $f missing (make bins guest)" >&2; exit 1; }
+done
+export KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg}
+export KATA_HOST_RUN_DIR=$(mktemp -d /tmp/kata-pool-bench.XXXXXX)
+export KATA_HOST_TEMPLATE_DIR=$KATA_HOST_RUN_DIR/templates
+kh() { timeout -k 5 120 "$b/bin/kata-host" "$@"; }
+cleanup() {
+	kh pool stop >/dev/null 2>&1 || true
+	for n in $(kh ps -q 2>/dev/null); do kh stop -t 0 "$n" >/dev/null 2>&1 || true; done
+	rm -rf "$KATA_HOST_RUN_DIR"
+}
+trap cleanup EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+pool_full() {
+	for _ in $(seq 300); do
+		kh pool status | grep -qx "ready 2" && return 0
+		sleep 0.05
+	done
+	echo "pool-bench: the pool did not refill" >&2
+	return 1
+}
+timed() { # timed ARGS...: wall seconds of one `kata-host ARGS`
+	local t0 t1
+	t0=$(date +%s.%N)
+	kh "$@" >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	printf '%.3f\n' "$(echo "$t1 - $t0" | bc -l)"
+}
+
+kh run -- true >/dev/null # warm the page cache; build the VM template
+kh pool start --size 2 >/dev/null
+pools=() templates=() boots=() created=() started=()
+for _ in $(seq "$runs"); do
+	pool_full
+	pools+=("$(timed run -- true)")
+	pool_full
+	templates+=("$(KATA_HOST_POOL=0 timed run -- true)")
+	pool_full
+	boots+=("$(timed run --no-template -- true)")
+	pool_full
+	out=$(kh run -v -- true 2>&1 >/dev/null)
+	grep -q "from the VM pool" <<<"$out" || { echo "pool-bench: a run did not take a pooled VM" >&2; exit 1; }
+	created+=("$(sed -n 's/.*sandbox created *\([0-9.]*\) ms.*/\1/p' <<<"$out")")
+	started+=("$(sed -n 's/.*container started *\([0-9.]*\) ms.*/\1/p' <<<"$out")")
+done
+kh pool stop >/dev/null
+
+# Idle sandboxes from the template: QEMU's PSS shares the template's unchanged pages.
+names=()
+for _ in 1 2 3 4 5; do names+=("$(KATA_HOST_POOL=0 kh run -d -- sleep 1000)"); done
+sleep 2
+pss=0 anon=0 file=0 shmem=0 rss=0
+for n in "${names[@]}"; do
+	pid=$(kh ps | awk -v n="$n" '$1 == n {print $3}')
+	eval "$(awk '/^Pss:/ {printf "p=%s;", $2} /^Pss_Anon:/ {printf "a=%s;", $2}
+		/^Pss_File:/ {printf "f=%s;", $2} /^Pss_Shmem:/ {printf "s=%s;", $2}
+		/^Rss:/ {printf "r=%s;", $2}' "/proc/$pid/smaps_rollup")"
+	pss=$((pss + p)) anon=$((anon + a)) file=$((file + f)) shmem=$((shmem + s)) rss=$((rss + r))
+done
+mib() { echo "scale=1; $1 / 5 / 1024" | bc -l; }
+printf 'pool wall_pool_s=%s wall_template_s=%s wall_boot_s=%s pool_sandbox_created_ms=%s pool_container_started_ms=%s pss_MiB=%s pss_anon_MiB=%s pss_file_MiB=%s pss_shmem_MiB=%s rss_MiB=%s\n' \
+	"$(printf '%s\n' "${pools[@]}" | median)" "$(printf '%s\n' "${templates[@]}" | median)" \
+	"$(printf '%s\n' "${boots[@]}" | median)" "$(printf '%s\n' "${created[@]}" | median)" \
+	"$(printf '%s\n' "${started[@]}" | median)" "$(mib $pss)" "$(mib $anon)" "$(mib $file)" \
+	"$(mib $shmem)" "$(mib $rss)"
+echo "pool walls_pool_s=${pools[*]} walls_template_s=${templates[*]} walls_boot_s=${boots[*]}"

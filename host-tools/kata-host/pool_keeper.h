@@ -1,0 +1,6 @@
+/* One pooled VM's keeper process (pool.h); forked by the pool daemon from its only thread. */
+#pragma once
+#include <sys/types.h>
+
+/* Never returns. dir (<pool dir>/pool-<pid>) becomes the VM's run directory. */
+void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir) __attribute__((noreturn));
