@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(37);
+    tap_plan(40);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -180,6 +180,30 @@ int main(void)
            "image-blk: read-only virtio-blk drive, root=/dev/vda1 without dax");
     vm_argv_free(a);
     c.boot = BOOT_INITRD;
+
+    /* --arch aarch64: the virt machine under TCG, PL011 console, none of x86's parameters. */
+    struct vm_config r = {.hypervisor = HV_QEMU,
+                          .accel = ACCEL_TCG,
+                          .arch = GUEST_AARCH64,
+                          .vmm_path = "/usr/bin/qemu-system-aarch64",
+                          .kernel = "/k/aarch64/vmlinuz.container",
+                          .initrd = "/k/aarch64/initrd.img",
+                          .memory_mib = 256,
+                          .cpus = 1,
+                          .quiet = true,
+                          .tsc_khz = 2445434,
+                          .serial_socket = "/run/kata-host/a/agent.sock"};
+    a = vm_qemu_argv(&r);
+    cmdline = after(a, "-append");
+    tap_ok(strcmp(after(a, "-machine"), "virt") == 0 && strcmp(after(a, "-cpu"), "max") == 0 &&
+               strcmp(after(a, "-accel"), "tcg") == 0,
+           "aarch64: virt, -cpu max, TCG");
+    tap_ok(strcmp(cmdline, "console=ttyAMA0 quiet panic=1") == 0,
+           "aarch64: console=ttyAMA0 quiet panic=1, no x86 or TSC parameters");
+    tap_ok(any_contains(a, "virtserialport,bus=vser0.0,chardev=agent0,name=agent.channel.0") &&
+               strcmp(after(a, "-initrd"), "/k/aarch64/initrd.img") == 0,
+           "aarch64: the same agent port and the initrd");
+    vm_argv_free(a);
 
     struct vm_config h = {.hypervisor = HV_CLH,
                           .accel = ACCEL_KVM,
