@@ -46,6 +46,7 @@ if ! "$lister" --list-full >/dev/null 2>&1; then
 fi
 
 busybox=$(readlink -f -- "$busybox")
+lister=$(readlink -f -- "$lister")
 mkdir -p "$dir"
 cd "$dir"
 install -d -m 0755 bin sbin usr/bin usr/sbin etc proc sys dev run root home home/user var
