@@ -15,4 +15,4 @@ $(BUILD)/asan/tests/test-json: $(call objs_a,tests/unit/test-json.c tests/tap.c)
 test-deps: $(BUILD)/asan/tests/test-json
 
 # The OCI JSON converter's test sends its result through the agent's config.json writer.
-$(BUILD)/asan/tests/test-host-oci-json: $(call objs_a,agent/spec-json.c)
+$(BUILD)/asan/tests/test-host-oci-json: $(call objs_a,agent/spec-json.c agent/linux/json-out.c)
