@@ -112,3 +112,31 @@ elf_machine() { LC_ALL=C readelf -h "$1" | awk -F: '/Machine:/ {gsub(/^ +/, "", 
     refute_output --partial "nolapic_timer"
     refute_output --partial "qboot"
 }
+
+@test "arm64 kernel: the cached .config holds every requested option; a tampered copy is refused" {
+    local build=$KATA_SRC/kernel/build.sh config
+    config=$("$build" --arch aarch64 --print-config-path)
+    run -0 "$build" --arch aarch64 --verify-config "$config"
+    sed 's/^CONFIG_SERIAL_AMBA_PL011_CONSOLE=y$/# CONFIG_SERIAL_AMBA_PL011_CONSOLE is not set/' \
+        "$config" >"$BATS_TEST_TMPDIR/config"
+    run "$build" --arch aarch64 --verify-config "$BATS_TEST_TMPDIR/config"
+    assert_failure
+    assert_output --partial "CONFIG_SERIAL_AMBA_PL011_CONSOLE requested y"
+}
+
+@test "arm64 kernel: its own cache key, which a shared fragment changes too" {
+    local build=$KATA_SRC/kernel/build.sh k64 k86
+    k64=$("$build" --arch aarch64 --key-only)
+    k86=$("$build" --key-only)
+    [ "$k64" != "$k86" ]
+    cp -r "$KATA_SRC/kernel/configs" "$BATS_TEST_TMPDIR/configs"
+    run -0 "$build" --arch aarch64 --key-only --configs "$BATS_TEST_TMPDIR/configs/arm64"
+    assert_output "$k64"
+    echo 'CONFIG_9P_FS_SECURITY=y' >>"$BATS_TEST_TMPDIR/configs/9p.conf"
+    run -0 "$build" --arch aarch64 --key-only --configs "$BATS_TEST_TMPDIR/configs/arm64"
+    refute_output "$k64"
+    echo 'nosuch.conf' >>"$BATS_TEST_TMPDIR/configs/arm64/common.list"
+    run "$build" --arch aarch64 --key-only --configs "$BATS_TEST_TMPDIR/configs/arm64"
+    assert_failure
+    assert_output --partial "common.list names nosuch.conf"
+}
