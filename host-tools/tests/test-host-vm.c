@@ -182,17 +182,17 @@ int main(void)
     c.boot = BOOT_INITRD;
 
     /* --arch aarch64: the virt machine under TCG, PL011 console, none of x86's parameters. */
-    struct vm_config r = {.hypervisor = HV_QEMU,
-                          .accel = ACCEL_TCG,
-                          .arch = GUEST_AARCH64,
-                          .vmm_path = "/usr/bin/qemu-system-aarch64",
-                          .kernel = "/k/aarch64/vmlinuz.container",
-                          .initrd = "/k/aarch64/initrd.img",
-                          .memory_mib = 256,
-                          .cpus = 1,
-                          .quiet = true,
-                          .tsc_khz = 2445434,
-                          .serial_socket = "/run/kata-host/a/agent.sock"};
+    struct vm_config r = c; /* TCG, 2 vCPUs and the TSC rate; the agent port */
+    r.arch = GUEST_AARCH64;
+    r.vmm_path = "/usr/bin/qemu-system-aarch64";
+    r.kernel = "/k/aarch64/vmlinuz.container";
+    r.initrd = "/k/aarch64/initrd.img";
+    r.accel = ACCEL_TCG;
+    r.cpus = 1;
+    r.quiet = true;
+    r.firmware = NULL;
+    r.share = SHARE_AUTO;
+    r.vsock_cid = 0;
     a = vm_qemu_argv(&r);
     cmdline = after(a, "-append");
     tap_ok(strcmp(after(a, "-machine"), "virt") == 0 && strcmp(after(a, "-cpu"), "max") == 0 &&
