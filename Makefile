@@ -3,6 +3,7 @@
 #   make check      install missing dependencies, build, run every test (what .ci/run calls)
 #   make run CMD=…  install missing dependencies, build, boot the default guest and run CMD
 #   make bench      benchmarks
+#   make guest-aarch64  the aarch64 guest (cross-built) into build/aarch64/
 #   make man        man pages into build/man/ (part of make all)
 #   make install DESTDIR= PREFIX=/usr
 #   make check-package  Debian packages: build twice, compare, lintian, install, run, purge
@@ -23,6 +24,7 @@ include host-tools/host-tools.mk
 include kernel/kernel.mk
 include rootfs-builder/rootfs.mk
 include image/image.mk
+include mk/aarch64.mk
 include tests/tests.mk
 include bench/bench.mk
 include man/man.mk

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Builds the minimal x86_64 guest kernel from kernel/configs/*.conf, cached outside the
-# checkout under a key over everything that decides the result.
+# Builds the minimal guest kernel from kernel/configs/*.conf (x86_64), or for aarch64 from
+# kernel/configs/arm64/*.conf plus the shared fragments its common.list names, cached outside
+# the checkout under a key over everything that decides the result.
 #
-#   kernel/build.sh [--source DIR|TARBALL] [--out DIR] [--configs DIR]
+#   kernel/build.sh [--arch x86_64|aarch64] [--source DIR|TARBALL] [--out DIR] [--configs DIR]
 #   kernel/build.sh --key-only            print the cache key and exit
 #   kernel/build.sh --print-config-path   print the cached .config of the current key
 #                                         (exit 1 if that kernel was never built)
 #   kernel/build.sh --verify-config FILE  check FILE against the fragments, as a build does
 #
-# Outputs: OUT/vmlinux.container (ELF with a PVH entry, no symbol table) and OUT/vmlinuz.container (bzImage).
-# Cache: ${KATA_CACHE_DIR:-/var/cache/kata-guest}/kernel/<key>/{vmlinux,bzImage,.config}.
+# Outputs: OUT/vmlinux.container (ELF with a PVH entry, no symbol table) and OUT/vmlinuz.container (bzImage);
+# aarch64: OUT/vmlinuz.container only (arch/arm64/boot/Image, what QEMU's -kernel boots on virt).
+# Cache: ${KATA_CACHE_DIR:-/var/cache/kata-guest}/kernel/<key>/{vmlinux,bzImage,.config};
+# aarch64 in kernel-arm64/<key>/{vmlinux,Image,.config}, so pruning one arch never drops the other.
 set -euo pipefail
 
 # Bump when the meaning of the fragments changes without their text changing (like
 # Kata's kata_config_version); it is part of the cache key.
 KERNEL_CONFIG_VERSION=1
-ARCH=x86_64
-export ARCH
 
 self=$(readlink -f -- "${BASH_SOURCE[0]}")
 here=$(dirname -- "$self")
@@ -24,7 +25,8 @@ root=$(dirname -- "$here")
 
 source_arg=/usr/src/linux-source-6.1.tar.xz
 out=$root/build
-configs=$here/configs
+configs=
+guest_arch=x86_64
 mode=build
 verify_file=
 
@@ -34,7 +36,7 @@ die() {
 }
 
 usage() {
-	sed -n '2,12s/^# \{0,1\}//p' "$self"
+	sed -n '2,15s/^# \{0,1\}//p' "$self"
 }
 
 parse_args() {
@@ -43,6 +45,7 @@ parse_args() {
 		--source) [ $# -ge 2 ] || die "--source needs a directory or tarball"; source_arg=$2; shift 2 ;;
 		--out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
 		--configs) [ $# -ge 2 ] || die "--configs needs a directory"; configs=$2; shift 2 ;;
+		--arch) [ $# -ge 2 ] || die "--arch needs x86_64 or aarch64"; guest_arch=$2; shift 2 ;;
 		--key-only) mode=key; shift ;;
 		--print-config-path) mode=config-path; shift ;;
 		--verify-config) [ $# -ge 2 ] || die "--verify-config needs a .config file"; mode=verify; verify_file=$2; shift 2 ;;
@@ -50,15 +53,49 @@ parse_args() {
 		*) usage >&2; die "unknown argument: $1" ;;
 		esac
 	done
+	set_arch
 	[ -e "$source_arg" ] || die "kernel source $source_arg not found (install linux-source-6.1: scripts/install-deps.sh)"
 	[ -d "$configs" ] || die "config fragment directory $configs not found"
 	source_arg=$(readlink -f -- "$source_arg")
 	configs=$(readlink -f -- "$configs")
-	cache_root=${KATA_CACHE_DIR:-/var/cache/kata-guest}/kernel
+	cache_root=${KATA_CACHE_DIR:-/var/cache/kata-guest}/$cache_dir
 	# Fragments in a fixed order; whitelist.conf is not a fragment but is hashed too.
 	mapfile -t fragments < <(find "$configs" -maxdepth 1 -type f -name '*.conf' ! -name whitelist.conf | LC_ALL=C sort)
+	shared_fragments
 	[ ${#fragments[@]} -gt 0 ] || die "no *.conf fragments in $configs"
 	whitelist=$configs/whitelist.conf
+}
+
+# Kernel ARCH, toolchain prefix, image, make targets and cache directory of each guest arch.
+set_arch() {
+	case "$guest_arch" in
+	x86_64)
+		ARCH=x86_64 CROSS_COMPILE= image=bzImage image_path=arch/x86/boot/bzImage cache_dir=kernel
+		outputs=("vmlinux:vmlinux.container" "bzImage:vmlinuz.container")
+		configs=${configs:-$here/configs}
+		;;
+	aarch64 | arm64)
+		guest_arch=aarch64
+		ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- image=Image image_path=arch/arm64/boot/Image cache_dir=kernel-arm64
+		outputs=("Image:vmlinuz.container")
+		configs=${configs:-$here/configs/arm64}
+		;;
+	*) die "unknown --arch $guest_arch (x86_64 or aarch64)" ;;
+	esac
+	export ARCH CROSS_COMPILE
+}
+
+# common.list in an arch's fragment directory names fragments of the directory above it that
+# the arch shares; each is merged (and hashed) like its own, after them.
+shared_fragments() {
+	local list=$configs/common.list line f
+	[ -f "$list" ] || return 0
+	while IFS= read -r line || [ -n "$line" ]; do
+		[[ "$line" =~ ^[[:space:]]*(#.*)?$ ]] && continue
+		f=$(dirname -- "$configs")/$line
+		[ -f "$f" ] || die "common.list names $line, but $f does not exist"
+		fragments+=("$f")
+	done <"$list"
 }
 
 source_identity() {
@@ -85,7 +122,7 @@ key_inputs() {
 		echo "fragment $(basename -- "$f") $(sha256sum <"$f" | cut -d' ' -f1)"
 	done
 	echo "build.sh $(sha256sum <"$self" | cut -d' ' -f1)"
-	echo "gcc $(gcc --version | sha256sum | cut -d' ' -f1) $(gcc --version | head -n1)"
+	echo "gcc $("${CROSS_COMPILE}gcc" --version | sha256sum | cut -d' ' -f1) $("${CROSS_COMPILE}gcc" --version | head -n1)"
 }
 
 # Requested value per symbol ("n" for "# CONFIG_X is not set"), and where it came from.
@@ -155,7 +192,7 @@ verify_config() {
 install_outputs() {
 	local pair src dst
 	mkdir -p "$out"
-	for pair in "vmlinux:vmlinux.container" "bzImage:vmlinuz.container"; do
+	for pair in "${outputs[@]}"; do
 		src=$entry/${pair%%:*} dst=$out/${pair#*:}
 		# The booted vmlinux goes without its symbol table: QEMU reads and sorts the
 		# symbols of an ELF kernel before it starts it (~50 ms here); the cache keeps
@@ -172,17 +209,18 @@ install_outputs() {
 			mv -f "$dst.tmp.$$" "$dst"
 		fi
 	done
-	echo "kernel: $out/vmlinux.container ($(stat -c %s "$out/vmlinux.container") B)," \
-		"$out/vmlinuz.container ($(stat -c %s "$out/vmlinuz.container") B)"
+	for pair in "${outputs[@]}"; do
+		echo "kernel: $out/${pair#*:} ($(stat -c %s "$out/${pair#*:}") B)"
+	done
 }
 
 have_entry() {
-	[ -f "$entry/vmlinux" ] && [ -f "$entry/bzImage" ] && [ -f "$entry/.config" ]
+	[ -f "$entry/vmlinux" ] && [ -f "$entry/$image" ] && [ -f "$entry/.config" ]
 }
 
 build_into_cache() {
 	local start work src obj log staging tool
-	for tool in make gcc flex bison bc; do
+	for tool in make "${CROSS_COMPILE}gcc" flex bison bc; do
 		command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
 	done
 	start=$(date +%s)
@@ -212,16 +250,16 @@ build_into_cache() {
 	verify_config "$obj/.config" || die "config fragments not honoured by this kernel source (work dir $work kept)"
 	echo "kernel: .config verified (${#want[@]} requested options); compiling with $(nproc) jobs"
 
-	make -C "$src" O="$obj" -j"$(nproc)" bzImage vmlinux >>"$log" 2>&1 || build_failed "$log" "$work" "kernel build failed"
+	make -C "$src" O="$obj" -j"$(nproc)" "$image" vmlinux >>"$log" 2>&1 || build_failed "$log" "$work" "kernel build failed"
 
 	# Publish atomically: readers see either no entry or a complete one.
 	staging=$cache_root/.tmp-$key.$$
 	mkdir -p "$staging"
 	cp "$obj/vmlinux" "$staging/vmlinux"
-	cp "$obj/arch/x86/boot/bzImage" "$staging/bzImage"
+	cp "$obj/$image_path" "$staging/$image"
 	cp "$obj/.config" "$staging/.config"
 	printf '%s\n' "$inputs" >"$staging/key-inputs"
-	chmod 0444 "$staging/vmlinux" "$staging/bzImage" "$staging/.config" "$staging/key-inputs"
+	chmod 0444 "$staging/vmlinux" "$staging/$image" "$staging/.config" "$staging/key-inputs"
 	rm -rf "$entry"
 	mv -T "$staging" "$entry"
 	rm -rf "$work"

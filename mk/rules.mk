@@ -4,12 +4,17 @@ OBJ_R := $(BUILD)/obj/release
 OBJ_A := $(BUILD)/obj/asan
 BINS :=
 
-$(SYSINC)/.stamp:
-	@mkdir -p $(SYSINC)/protobuf-c
-	@for d in linux asm-generic mtd; do ln -sfn /usr/include/$$d $(SYSINC)/$$d; done
-	@ln -sfn /usr/include/x86_64-linux-gnu/asm $(SYSINC)/asm
-	@cp /usr/include/protobuf-c/protobuf-c.h $(SYSINC)/protobuf-c/protobuf-c.h
-	@touch $@
+# $(call sysinc_rule,DIR,MULTIARCH): the include directory of links for one target; only asm/
+# differs between architectures (linux-libc-dev:<arch> puts it under /usr/include/MULTIARCH).
+define sysinc_rule
+$(1)/.stamp:
+	@mkdir -p $(1)/protobuf-c
+	@for d in linux asm-generic mtd; do ln -sfn /usr/include/$$$$d $(1)/$$$$d; done
+	@ln -sfn /usr/include/$(2)/asm $(1)/asm
+	@cp /usr/include/protobuf-c/protobuf-c.h $(1)/protobuf-c/protobuf-c.h
+	@touch $$@
+endef
+$(eval $(call sysinc_rule,$(SYSINC),x86_64-linux-gnu))
 
 $(OBJ_R)/%.o: %.c $(SYSINC)/.stamp | protocol-gen
 	@mkdir -p $(@D)

@@ -8,6 +8,9 @@
 #     -b FILE  the busybox binary to install (default: $BUSYBOX, else /bin/busybox)
 #     -l       hard-link FILE into DIR instead of copying it (same filesystem required); the
 #              guest image uses this so the initrd stores busybox once
+# BUSYBOX_APPLETS_FROM=FILE: a busybox that runs here and has the same applets, asked for the
+# list instead of FILE (a cross-arch FILE cannot run on the build host; the aarch64 guest
+# uses Debian's amd64 busybox-static of the same version).
 #
 # Used by the guest image (/opt/kata/rootfs) and by the agent's host integration tests.
 # Running it again over an existing DIR refreshes it.
@@ -35,13 +38,15 @@ if [ ! -x "$busybox" ]; then
     echo "$0: busybox binary '$busybox' not found or not executable (apt-get install busybox-static)" >&2
     exit 1
 fi
+lister=${BUSYBOX_APPLETS_FROM:-$busybox}
 # A dynamically linked busybox would not run inside a rootfs without its libraries.
-if ! "$busybox" --list-full >/dev/null 2>&1; then
-    echo "$0: '$busybox' does not support --list-full" >&2
+if ! "$lister" --list-full >/dev/null 2>&1; then
+    echo "$0: '$lister' does not support --list-full" >&2
     exit 1
 fi
 
 busybox=$(readlink -f -- "$busybox")
+lister=$(readlink -f -- "$lister")
 mkdir -p "$dir"
 cd "$dir"
 install -d -m 0755 bin sbin usr/bin usr/sbin etc proc sys dev run root home home/user var
@@ -58,7 +63,7 @@ else
 fi
 
 # Applet links, relative to their own directory: usr/bin/env -> ../../bin/busybox.
-"$busybox" --list-full | while read -r applet; do
+"$lister" --list-full | while read -r applet; do
     case $applet in
     bin/busybox | linuxrc | */ | "") continue ;;
     esac

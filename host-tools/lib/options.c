@@ -180,6 +180,7 @@ enum {
     OPT_READ_ONLY,
     OPT_DEBUG_CONSOLE,
     OPT_KERNEL_PARAMS,
+    OPT_ARCH,
 };
 
 int options_bad(int argc, char *const *argv, int opt, struct kerr **err)
@@ -261,6 +262,7 @@ static const struct option run_longopts[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"debug-console", no_argument, NULL, OPT_DEBUG_CONSOLE},
     {"kernel-params", required_argument, NULL, OPT_KERNEL_PARAMS},
+    {"arch", required_argument, NULL, OPT_ARCH},
     {NULL, 0, NULL, 0},
 };
 const struct options_table options_run = {run_longopts, "+:ite:w:u:m:dv"};
@@ -405,6 +407,14 @@ int options_parse_run(int argc, char *const *argv, struct run_opts *ret, struct 
             if (r < 0)
                 make_error(err, EINVAL, "--hypervisor '%s' must be qemu or cloud-hypervisor",
                            optarg);
+            break;
+        case OPT_ARCH:
+            if (strcmp(optarg, "x86_64") == 0)
+                o.arch = GUEST_X86_64;
+            else if (strcmp(optarg, "aarch64") == 0 || strcmp(optarg, "arm64") == 0)
+                o.arch = GUEST_AARCH64;
+            else
+                r = make_error(err, EINVAL, "--arch '%s' must be x86_64 or aarch64", optarg);
             break;
         case OPT_ACCEL:
             if (strcmp(optarg, "auto") == 0)

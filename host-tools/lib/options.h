@@ -16,6 +16,8 @@ enum accel_mode { ACCEL_AUTO, ACCEL_TCG, ACCEL_KVM };
  * image the way the runtime attaches it by default (a read-only NVDIMM, root /dev/pmem0p1 with
  * DAX) or with disable_image_nvdimm=true (virtio-blk, root /dev/vda1). */
 enum boot_kind { BOOT_INITRD, BOOT_IMAGE, BOOT_IMAGE_BLK };
+/* The guest's architecture (--arch): aarch64 boots build/aarch64/ under qemu-system-aarch64. */
+enum guest_arch { GUEST_X86_64, GUEST_AARCH64 };
 
 /* A growable array of borrowed strings, NULL-terminated. */
 struct strv {
@@ -66,6 +68,7 @@ struct run_opts {
     const char *agent_addr;
     enum hypervisor hypervisor;
     enum accel_mode accel;
+    enum guest_arch arch;
     /* Set by programs other than the CLI (the containerd shim): */
     const char *run_dir;  /* an existing run directory, kept on teardown (its owner's) */
     bool share_always;    /* share run_dir/shared even without rootfs (containers come later) */

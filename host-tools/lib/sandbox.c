@@ -58,6 +58,27 @@ static char *random_name(void)
     return xasprintf("kata-%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
 }
 
+/* An aarch64 guest runs under emulation on any other host: KVM only on an arm64 one. */
+#if defined(__aarch64__)
+#define AARCH64_ACCEL accel_choose(o->accel, ACCEL_VERDICT_PATH)
+#else
+#define AARCH64_ACCEL ACCEL_TCG
+#endif
+
+/* What the aarch64 guest does not have (yet): a disk image, cloud-hypervisor, templates. */
+static int aarch64_check(const struct run_opts *o, struct kerr **err)
+{
+    if (o->hypervisor == HV_CLH)
+        return make_error(err, EINVAL, "--arch aarch64 runs under QEMU only");
+    if (o->boot != BOOT_INITRD)
+        return make_error(err, EINVAL, "--arch aarch64 boots the initrd only (no disk image)");
+#if !defined(__aarch64__)
+    if (o->accel == ACCEL_KVM)
+        return make_error(err, EINVAL, "--arch aarch64 on this host needs --accel tcg");
+#endif
+    return 0;
+}
+
 int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **err)
 {
     memset(sb, 0, sizeof(*sb));
@@ -78,6 +99,13 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         return 0;
 
     enum hypervisor hv = o->hypervisor;
+    bool arm = o->arch == GUEST_AARCH64;
+    if (arm) {
+        int r = aarch64_check(o, err);
+        if (r < 0)
+            return r;
+        hv = HV_QEMU;
+    }
     cleanup_free char *clh = paths_which("cloud-hypervisor");
     if (hv == HV_AUTO)
         hv = clh && accel_kvm_probe() ? HV_CLH : HV_QEMU;
@@ -85,15 +113,19 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         sb->vmm_path = clh ? xstrdup(clh) : xstrdup("cloud-hypervisor");
         sb->accel = ACCEL_KVM; /* cloud-hypervisor has no emulation */
     } else {
-        char *q = paths_which("qemu-system-x86_64");
-        sb->vmm_path = q ? q : xstrdup("qemu-system-x86_64");
-        sb->accel = accel_choose(o->accel, ACCEL_VERDICT_PATH);
+        const char *qemu = arm ? "qemu-system-aarch64" : "qemu-system-x86_64";
+        char *q = paths_which(qemu);
+        sb->vmm_path = q ? q : xstrdup(qemu);
+        sb->accel = arm ? AARCH64_ACCEL : accel_choose(o->accel, ACCEL_VERDICT_PATH);
         /* qboot hands over to the kernel in a few ms where SeaBIOS takes ~0.1-0.25 s under
-         * TCG; without it QEMU's own firmware still boots the same guest. */
-        if (!o->firmware)
-            sb->firmware = paths_qemu_data(sb->vmm_path, "qboot.rom");
-        else if (strcmp(o->firmware, "default") != 0)
+         * TCG; without it QEMU's own firmware still boots the same guest. virt needs no
+         * firmware: QEMU enters the arm64 Image directly. */
+        if (!o->firmware) {
+            if (!arm)
+                sb->firmware = paths_qemu_data(sb->vmm_path, "qboot.rom");
+        } else if (strcmp(o->firmware, "default") != 0) {
             sb->firmware = xstrdup(o->firmware);
+        }
         if (sb->firmware && !o->dry_run && access(sb->firmware, R_OK) < 0)
             return make_error(err, errno, "--firmware %s", sb->firmware);
     }
@@ -101,18 +133,22 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         return make_error(err, EINVAL,
                           "--boot image needs QEMU (the image is an NVDIMM or a "
                           "virtio-blk disk as Kata's QEMU runtime attaches it)");
-    sb->kernel = o->kernel ? xstrdup(o->kernel) : paths_find_artifact("vmlinux.container");
+    const char *kernel_file = arm ? "aarch64/vmlinuz.container" : "vmlinux.container";
+    sb->kernel = o->kernel ? xstrdup(o->kernel) : paths_find_artifact(kernel_file);
     if (!sb->kernel)
         return make_error(err, ENOENT,
-                          "guest kernel vmlinux.container not found next to kata-host (build it "
-                          "with `make kernel` or pass --kernel)");
+                          "guest kernel %s not found next to kata-host (build it with `make %s` "
+                          "or pass --kernel)",
+                          kernel_file, arm ? "guest-aarch64" : "kernel");
     if (o->boot == BOOT_INITRD) {
-        sb->initrd =
-            o->initrd ? xstrdup(o->initrd) : paths_find_artifact("kata-containers-initrd.img");
+        const char *initrd_file =
+            arm ? "aarch64/kata-containers-initrd.img" : "kata-containers-initrd.img";
+        sb->initrd = o->initrd ? xstrdup(o->initrd) : paths_find_artifact(initrd_file);
         if (!sb->initrd)
             return make_error(err, ENOENT,
-                              "guest initrd kata-containers-initrd.img not found next to "
-                              "kata-host (build it with `make initrd` or pass --initrd)");
+                              "guest initrd %s not found next to kata-host (build it with "
+                              "`make %s` or pass --initrd)",
+                              initrd_file, arm ? "guest-aarch64" : "initrd");
     } else {
         sb->image = o->image ? xstrdup(o->image) : paths_find_artifact("kata-containers.img");
         if (!sb->image)
@@ -152,8 +188,9 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     struct vm_config *c = &sb->vmc;
     c->hypervisor = hv;
     c->accel = sb->accel == ACCEL_AUTO ? ACCEL_KVM : sb->accel;
-    if (c->accel == ACCEL_TCG && hv == HV_QEMU)
+    if (c->accel == ACCEL_TCG && hv == HV_QEMU && !arm)
         c->tsc_khz = tsc_host_khz_cached(TSC_CACHE_PATH);
+    c->arch = o->arch;
     c->vmm_path = sb->vmm_path;
     c->name = sb->name;
     c->kernel = sb->kernel;
@@ -176,7 +213,7 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         sb->serial_socket = xasprintf("%s/agent.sock", sb->run_dir);
         c->serial_socket = sb->serial_socket;
         /* vhost-vsock when the host has it (the agent also serves the serial port). */
-        if (dial_have_vhost_vsock()) {
+        if (!arm && dial_have_vhost_vsock()) {
             int r = dial_find_guest_cid(&c->vsock_cid, err);
             if (r < 0)
                 return r;
@@ -193,7 +230,8 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     }
     c->kernel_params = o->kernel_params;
     const char *tenv = getenv("KATA_HOST_TEMPLATE");
-    bool templates = !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run;
+    bool templates =
+        !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && !arm;
     if (templates && sb->share == SHARE_9P) {
         /* Every templated VM exports the same path; its QEMU sees the sandbox's there. */
         c->share_dir = TEMPLATE_9P_EXPORT;

@@ -31,7 +31,8 @@ char *vm_kernel_cmdline(const struct vm_config *c)
     /* Under TCG, nolapic_timer skips ~200 ms of LAPIC timer calibration and tsc_early_khz the
      * PIT/HPET calibration of the TSC (see tsc.h); under KVM both are skipped anyway (kvmclock),
      * and on machines without another clockevent nolapic_timer would hang. */
-    bool tcg = c->accel == ACCEL_TCG && c->hypervisor == HV_QEMU;
+    bool x86 = c->arch != GUEST_AARCH64;
+    bool tcg = x86 && c->accel == ACCEL_TCG && c->hypervisor == HV_QEMU;
     char tsc[40] = "";
     if (tcg && c->tsc_khz > 0)
         snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", (unsigned)c->tsc_khz);
@@ -46,8 +47,11 @@ char *vm_kernel_cmdline(const struct vm_config *c)
         root = " root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro rootfstype=ext4";
     else if (c->boot == BOOT_IMAGE_BLK)
         root = " root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro rootfstype=ext4";
-    return xasprintf("console=ttyS0 %s%s%s panic=1 reboot=k%s%s%s%s%s", kata_params, root,
-                     c->quiet ? " quiet" : "", tcg ? " nolapic_timer" : "", tsc, dbg,
+    /* On arm64's virt machine the serial port is a PL011; the x86 parameters, timer tricks
+     * and keyboard-controller reboot mean nothing there. */
+    return xasprintf("%s%s%s%s panic=1%s%s%s%s%s%s", x86 ? "console=ttyS0 " : "console=ttyAMA0",
+                     x86 ? kata_params : "", root, c->quiet ? " quiet" : "",
+                     x86 ? " reboot=k" : "", tcg ? " nolapic_timer" : "", tsc, dbg,
                      c->kernel_params ? " " : "", c->kernel_params ? c->kernel_params : "");
 }
 
@@ -101,14 +105,15 @@ char **vm_qemu_argv(const struct vm_config *c)
         addf(&b, "%s", c->name);
     }
     add(&b, "-machine");
-    add(&b, c->boot == BOOT_IMAGE ? "q35,nvdimm=on" : "q35");
+    add(&b, c->arch == GUEST_AARCH64 ? "virt" : c->boot == BOOT_IMAGE ? "q35,nvdimm=on" : "q35");
     add(&b, "-accel");
     /* Several vCPUs under multi-threaded TCG once aborted QEMU 7.2 in its MSI-X emulation
      * (msix_table_mmio_write assertion, about 1 boot in 30): run them on one host thread. */
     add(&b, c->accel == ACCEL_KVM ? "kvm" : c->cpus > 1 ? "tcg,thread=single" : "tcg");
-    if (c->accel == ACCEL_KVM) {
+    if (c->accel == ACCEL_KVM || c->arch == GUEST_AARCH64) {
+        /* virt's default CPU under TCG is a 32-bit Cortex-A15: an arm64 kernel needs max. */
         add(&b, "-cpu");
-        add(&b, "host");
+        add(&b, c->accel == ACCEL_KVM ? "host" : "max");
     }
     add(&b, "-m");
     if (c->boot == BOOT_IMAGE) {

@@ -12,6 +12,7 @@
 struct vm_config {
     enum hypervisor hypervisor; /* HV_QEMU or HV_CLH (resolved) */
     enum accel_mode accel;      /* ACCEL_TCG or ACCEL_KVM (resolved) */
+    enum guest_arch arch;       /* GUEST_AARCH64: QEMU's virt machine, PL011 console */
     const char *vmm_path;       /* qemu-system-x86_64 / cloud-hypervisor */
     const char *name;
     const char *kernel, *initrd;

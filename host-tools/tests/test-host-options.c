@@ -26,7 +26,7 @@ static bool run_fails(const char *what, char **argv, int argc, const char *needl
 
 int main(void)
 {
-    tap_plan(42);
+    tap_plan(44);
     struct kerr *err = NULL;
     struct run_opts o;
 
@@ -60,8 +60,8 @@ int main(void)
     r = parse_run(defaults, ARGC(defaults), &o, &err);
     tap_ok(r == 0 && o.vm_memory_mib == RUN_DEFAULT_VM_MEMORY_MIB && o.vm_cpus == 1 &&
                !o.proc.tty && !o.detach && o.memory_limit == 0 && o.accel == ACCEL_AUTO &&
-               o.hypervisor == HV_AUTO,
-           "defaults: 256 MiB, 1 vCPU, no limits, auto accel and hypervisor");
+               o.hypervisor == HV_AUTO && o.arch == GUEST_X86_64,
+           "defaults: 256 MiB, 1 vCPU, no limits, auto accel and hypervisor, x86_64");
     tap_ok(o.proc.argc == 3 && strcmp(o.proc.argv[1], "-n") == 0,
            "options after the command belong to the command");
     options_free_run(&o);
@@ -91,6 +91,12 @@ int main(void)
     r = parse_run(boot_blk, ARGC(boot_blk), &o, &err);
     tap_ok(r == 0 && o.boot == BOOT_IMAGE_BLK && o.image == NULL, "--boot image-blk");
     options_free_run(&o);
+    char *arch[] = {"run", "--arch", "aarch64", "true", NULL};
+    r = parse_run(arch, ARGC(arch), &o, &err);
+    tap_ok(r == 0 && o.arch == GUEST_AARCH64, "--arch aarch64 (default x86_64)");
+    options_free_run(&o);
+    char *arch_bad[] = {"run", "--arch", "riscv64", "true", NULL};
+    run_fails("--arch riscv64", arch_bad, ARGC(arch_bad), "must be x86_64 or aarch64");
     char *b1[] = {"run", "--boot", "disk", "true", NULL};
     run_fails("--boot disk", b1, ARGC(b1), "--boot 'disk' must be initrd, image or image-blk");
     char *b2[] = {"run", "--image", "/i.img", "true", NULL};

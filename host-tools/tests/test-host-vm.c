@@ -29,7 +29,7 @@ static bool any_contains(char **argv, const char *s)
 
 int main(void)
 {
-    tap_plan(37);
+    tap_plan(40);
     struct vm_config c = {.hypervisor = HV_QEMU,
                           .accel = ACCEL_TCG,
                           .vmm_path = "/usr/bin/qemu-system-x86_64",
@@ -180,6 +180,30 @@ int main(void)
            "image-blk: read-only virtio-blk drive, root=/dev/vda1 without dax");
     vm_argv_free(a);
     c.boot = BOOT_INITRD;
+
+    /* --arch aarch64: the virt machine under TCG, PL011 console, none of x86's parameters. */
+    struct vm_config r = c; /* TCG, 2 vCPUs and the TSC rate; the agent port */
+    r.arch = GUEST_AARCH64;
+    r.vmm_path = "/usr/bin/qemu-system-aarch64";
+    r.kernel = "/k/aarch64/vmlinuz.container";
+    r.initrd = "/k/aarch64/initrd.img";
+    r.accel = ACCEL_TCG;
+    r.cpus = 1;
+    r.quiet = true;
+    r.firmware = NULL;
+    r.share = SHARE_AUTO;
+    r.vsock_cid = 0;
+    a = vm_qemu_argv(&r);
+    cmdline = after(a, "-append");
+    tap_ok(strcmp(after(a, "-machine"), "virt") == 0 && strcmp(after(a, "-cpu"), "max") == 0 &&
+               strcmp(after(a, "-accel"), "tcg") == 0,
+           "aarch64: virt, -cpu max, TCG");
+    tap_ok(strcmp(cmdline, "console=ttyAMA0 quiet panic=1") == 0,
+           "aarch64: console=ttyAMA0 quiet panic=1, no x86 or TSC parameters");
+    tap_ok(any_contains(a, "virtserialport,bus=vser0.0,chardev=agent0,name=agent.channel.0") &&
+               strcmp(after(a, "-initrd"), "/k/aarch64/initrd.img") == 0,
+           "aarch64: the same agent port and the initrd");
+    vm_argv_free(a);
 
     struct vm_config h = {.hypervisor = HV_CLH,
                           .accel = ACCEL_KVM,

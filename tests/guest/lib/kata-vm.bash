@@ -31,6 +31,10 @@
 #     sees the same single virtconsole).
 #   - no -daemonize (a detached wrapper instead, which records the exit status), no virtio-fs,
 #     no NIC: tests add what they need as extra arguments.
+#
+# KATA_VM_ARCH=aarch64 boots build/aarch64/ (initrd only) under qemu-system-aarch64 on the virt
+# machine with -cpu max (TCG), the runtime's arm64 shape: no x86 parameters, the same
+# virtconsole and agent port on virtio-serial-pci (virt's PCIe host bridge).
 
 KATA_VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -64,6 +68,7 @@ kata_vm_cmdline() {
     local arch="tsc=reliable no_timer_check rcupdate.rcu_expedited=1 i8042.direct=1"
     arch+=" i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 noreplace-smp reboot=k"
     arch+=" cryptomgr.notests net.ifnames=0 pci=lastbus=0"
+    [ "${KATA_VM_ARCH:-x86_64}" = aarch64 ] && arch="rcupdate.rcu_expedited=1 cryptomgr.notests net.ifnames=0"
     local root="" systemd=""
     case $variant in
     nvdimm) root=" root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro rootfstype=ext4" ;;
@@ -109,13 +114,18 @@ kata_vm_start() {
     dir=$(cd "$1" && pwd) || return 1
     variant=$2
     shift 2
-    local build qemu n accel cmdline
+    local build qemu n accel cmdline a64=
     build=$(_kata_vm_build)
     qemu=${QEMU:-qemu-system-x86_64}
+    if [ "${KATA_VM_ARCH:-x86_64}" = aarch64 ]; then
+        [ "$variant" = initrd ] || { echo "kata_vm_start: aarch64 boots the initrd only" >&2; return 1; }
+        a64=1 build=$build/aarch64 qemu=${QEMU:-qemu-system-aarch64}
+    fi
     n=${KATA_VM_MAXCPUS:-4}
     accel=$(_kata_vm_accel)
     cmdline=$(kata_vm_cmdline "$variant" "$n") || return 1
     local kernel=$build/vmlinux.container image=$build/kata-containers.img
+    [ -z "$a64" ] || kernel=$build/vmlinuz.container
     local initrd=$build/kata-containers-initrd.img
     local f
     for f in "$kernel" "$([ "$variant" = initrd ] && echo "$initrd" || echo "$image")"; do
@@ -132,6 +142,8 @@ kata_vm_start() {
         machine=q35,accel=kvm cpu=host,pmu=off accel_args=()
     fi
     [ "$variant" = nvdimm ] && machine+=,nvdimm=on
+    # Under TCG an arm64 guest emulates everything: the machine and CPU are virt's, -cpu max.
+    [ -z "$a64" ] || machine=virt cpu=max accel_args=(-accel tcg,thread=single)
     local id
     id=$(basename "$dir" | tr -c 'A-Za-z0-9_.\n-' '-')
 
