@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.." || exit 2
 src=$PWD
 scripts/install-deps.sh --package || exit 2
 . tests/lib/tap.sh
+# `make check-package` fails when any check does.
+failures=0
+not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
 pkgs=(kata-host kata-guest-image kata-guest-agent)
 for p in "${pkgs[@]}"; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
@@ -50,7 +53,7 @@ out=$(cd / && KATA_HOST_RUN_DIR=$work/run KATA_HOST_ACCEL=${KATA_HOST_ACCEL:-tcg
     timeout -k 5 120 /usr/bin/kata-host run --no-template -- uname -m 2>&1)
 check "the installed kata-host runs a container from the installed guest ($out)" [ "$out" = x86_64 ]
 check "the installed man pages are found by man" \
-    bash -c "man -w kata-host kata-agent kata-init >/dev/null"
+    bash -c "man -w kata-host kata-agent kata-init containerd-shim-kata-guest-v2 >/dev/null"
 dpkg -L "${pkgs[@]}" >"$work/files" 2>/dev/null
 check "apt-get purge" \
     bash -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq ${pkgs[*]} >'$work/purge.log' 2>&1"
@@ -58,3 +61,4 @@ left=$(while read -r f; do [ -e "$f" ] && [ ! -d "$f" ] && echo "$f"; done <"$wo
 check "nothing of the packages left after purge (${left:-none})" [ -z "$left" ]
 check "their directories are gone" [ ! -e /usr/share/kata-containers -a ! -e /usr/libexec/kata-guest ]
 echo "1..$n"
+[ "$failures" -eq 0 ]
