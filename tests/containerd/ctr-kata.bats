@@ -172,6 +172,26 @@ assert_sandbox_gone() {
     assert_sandbox_gone "$id"
 }
 
+@test "a container over its memory limit: the guest's OOM kill reaches containerd as /tasks/oom, then the exit (137)" {
+    local id ev=$CTR_WORK/oom-events
+    id=$(ctr_id oom)
+    ctr_events_start "$ev"
+    sleep 0.5 # ctr events subscribes asynchronously
+    run ctr_run --rm --memory-limit 33554432 "$IMG" "$id" \
+        sh -c 'a=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived' </dev/null
+    assert_equal "$status" 137
+    refute_output --partial survived
+    sleep 1
+    ctr_events_stop
+    run grep -c " /tasks/oom {\"container_id\":\"$id\"}" "$ev"
+    assert_output 1
+    # the OOM event comes before the task's exit
+    run awk -v id="$id" 'index($0, "/tasks/oom {\"container_id\":\"" id "\"}") { oom = NR }
+        index($0, "/tasks/exit {\"container_id\":\"" id "\"") { exit_ = NR }
+        END { exit !(oom && exit_ && oom < exit_) }' "$ev"
+    assert_success
+}
+
 @test "after the tests: no QEMU, virtiofsd, shim, mount or shim run dir entry is left, no sanitizer report" {
     # The shim's run dir is KATA_GUEST_SHIM_RUN_DIR, this file's own (the default,
     # /run/kata-guest-shim, is shared with whatever else runs here).
