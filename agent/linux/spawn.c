@@ -31,6 +31,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "fdpass.h"
 #include "exec-path.h"
 #include "fsutil.h"
 #include "hooks.h"
@@ -62,59 +63,20 @@ static int send_msg(int sock, int type, const struct kerr *e, int pass_fd)
         m.status = error_status(e);
         snprintf(m.text, sizeof(m.text), "%s", e->msg);
     }
-    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (pass_fd >= 0) {
-        memset(&u, 0, sizeof(u));
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof(u.buf);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof(m) ? 0 : -1;
+    return fdpass_send(sock, &m, sizeof(m), pass_fd) == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
 /* Returns the message type, 0 on EOF, -errno on failure. */
 static int recv_msg(int sock, struct spawn_msg *m, int *ret_fd)
 {
-    struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = fdpass_recv(sock, m, sizeof(*m), ret_fd);
     if (n < 0)
-        return -errno;
+        return (int)n;
     if (n == 0)
         return 0;
     if (n != (ssize_t)sizeof(*m))
         return -EPROTO;
     m->text[sizeof(m->text) - 1] = '\0';
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c), sizeof(int));
-            if (ret_fd && *ret_fd < 0)
-                *ret_fd = fd;
-            else
-                close(fd);
-        }
     return m->type;
 }
 

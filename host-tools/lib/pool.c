@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdpass.h"
 #include "session.h"
 #include "xalloc.h"
 
@@ -25,28 +26,9 @@ char *pool_dir(void)
 
 int pool_send(int sock, const char *text, int fd, struct kerr **err)
 {
-    struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        memset(&u, 0, sizeof(u));
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof(u.buf);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)iov.iov_len)
-        return make_error(err, n < 0 ? errno : EIO, "pool: send");
+    ssize_t n = fdpass_send(sock, text, strlen(text), fd);
+    if (n != (ssize_t)strlen(text))
+        return make_error(err, n < 0 ? (int)-n : EIO, "pool: send");
     return 0;
 }
 
@@ -61,30 +43,10 @@ int pool_recv(int sock, char *buf, size_t size, int *ret_fd, int timeout_ms, str
         return make_error(err, errno, "pool: poll");
     if (pr == 0)
         return make_error(err, ETIMEDOUT, "pool: no answer in %d ms", timeout_ms);
-    struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = fdpass_recv(sock, buf, size - 1, ret_fd);
     if (n < 0)
-        return make_error(err, errno, "pool: receive");
+        return make_error(err, (int)-n, "pool: receive");
     buf[n] = '\0';
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int fd;
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        if (*ret_fd < 0)
-            *ret_fd = fd;
-        else
-            close(fd);
-    }
     if (n == 0 && *ret_fd >= 0) {
         close(*ret_fd);
         *ret_fd = -1;
