@@ -12,77 +12,39 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "mount-options.h"
 #include "shim.h"
 #include "xalloc.h"
-
-struct flag_option {
-    const char *name;
-    unsigned long set, clear;
-};
-
-/* The options mount(8) turns into flags; everything else is file-system data (overlay's
- * lowerdir=, upperdir=, workdir=, index=off, ...). */
-static const struct flag_option flag_options[] = {
-    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},        {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},       {"nodev", MS_NODEV, 0},      {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},      {"noatime", MS_NOATIME, 0},
-    {"relatime", MS_RELATIME, 0}, {"sync", MS_SYNCHRONOUS, 0}, {"bind", MS_BIND, 0},
-    {"rbind", MS_BIND | MS_REC, 0},
-};
-
-static void parse_options(char *const *options, size_t n, unsigned long *ret_flags,
-                          char **ret_data)
-{
-    unsigned long flags = 0;
-    size_t cap = 1;
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(options[i]) + 1;
-    char *data = xmalloc(cap);
-    data[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        bool is_flag = false;
-        for (size_t f = 0; f < sizeof(flag_options) / sizeof(*flag_options); f++)
-            if (strcmp(options[i], flag_options[f].name) == 0) {
-                flags = (flags | flag_options[f].set) & ~flag_options[f].clear;
-                is_flag = true;
-                break;
-            }
-        if (is_flag)
-            continue;
-        if (data[0])
-            strcat(data, ",");
-        strcat(data, options[i]);
-    }
-    *ret_flags = flags;
-    *ret_data = data;
-}
 
 int rootfs_mount(const Containerd__Types__Mount *const *mounts, size_t n, const char *target,
                  struct kerr **err)
 {
     for (size_t i = 0; i < n; i++) {
         const Containerd__Types__Mount *m = mounts[i];
-        unsigned long flags;
-        cleanup_free char *data = NULL;
-        parse_options(m->options, m->n_options, &flags, &data);
+        struct mount_opts o;
+        mount_parse_options(m->options, m->n_options, &o);
         const char *type = m->type && *m->type ? m->type : "bind";
-        if (strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0)
-            flags |= MS_BIND | (strcmp(type, "rbind") == 0 ? MS_REC : 0);
-        if (flags & MS_BIND) {
-            if (mount(m->source, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
-                return make_status(err, RPC_INTERNAL, errno, "mount %s on %s: %s", m->source,
-                                   target, strerror(errno));
+        o.bind |= strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0;
+        o.recursive |= strcmp(type, "rbind") == 0;
+        int r = 0;
+        if (o.bind) {
             /* A bind takes its flags only from a remount. */
-            if ((flags & ~(MS_BIND | MS_REC)) &&
-                mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (flags & ~(MS_BIND | MS_REC)),
-                      NULL) < 0)
-                return make_status(err, RPC_INTERNAL, errno, "remount %s: %s", target,
-                                   strerror(errno));
-            continue;
+            if (mount(m->source, target, NULL, MS_BIND | (o.recursive ? MS_REC : 0), NULL) < 0)
+                r = make_status(err, RPC_INTERNAL, errno, "mount %s on %s: %s", m->source, target,
+                                strerror(errno));
+            else if (o.flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | o.flags, NULL) < 0)
+                r = make_status(err, RPC_INTERNAL, errno, "remount %s: %s", target,
+                                strerror(errno));
+        } else if (mount(m->source, target, type, o.flags, o.data) < 0) {
+            r = make_status(err, RPC_INTERNAL, errno, "mount %s (%s) on %s: %s", m->source, type,
+                            target, strerror(errno));
         }
-        if (mount(m->source, target, type, flags, data) < 0)
-            return make_status(err, RPC_INTERNAL, errno, "mount %s (%s) on %s: %s", m->source,
-                               type, target, strerror(errno));
+        if (r == 0 && o.propagation && mount(NULL, target, NULL, o.propagation, NULL) < 0)
+            r = make_status(err, RPC_INTERNAL, errno, "set the propagation of %s: %s", target,
+                            strerror(errno));
+        mount_opts_free(&o);
+        if (r < 0)
+            return r;
     }
     return 0;
 }
@@ -103,8 +65,7 @@ int rootfs_share(const char *src, const char *dst, bool read_only, struct kerr *
 {
     struct stat st;
     if (stat(src, &st) < 0)
-        return make_status(err, RPC_INVALID_ARGUMENT, errno, "share %s: %s", src,
-                           strerror(errno));
+        return make_status(err, RPC_INVALID_ARGUMENT, errno, "share %s: %s", src, strerror(errno));
     cleanup_free char *d = xstrdup(dst);
     if (make_parents(d) < 0)
         return make_error(err, errno, "create the parents of %s", dst);
