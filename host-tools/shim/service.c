@@ -192,9 +192,12 @@ static ProtobufCMessage *do_state(struct shim *s, const ProtobufCMessage *m, str
 static ProtobufCMessage *do_pids(struct shim *s, const ProtobufCMessage *m, struct kerr **err)
 {
     REQ(Containerd__Task__V2__PidsRequest, req);
-    Containerd__Task__V2__StateResponse st = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
-    if (task_state(s, req->id, "", &st, err) < 0)
+    Containerd__Task__V2__StateResponse *st = xmalloc(sizeof(*st));
+    containerd__task__v2__state_response__init(st);
+    if (task_state(s, req->id, "", st, err) < 0) {
+        free(st);
         return NULL;
+    }
     /* The container's processes live in the guest; as Kata's shim, the host pid that stands
      * for them all is the VMM's. */
     Containerd__Task__V2__PidsResponse *resp = xmalloc(sizeof(*resp));
@@ -203,15 +206,8 @@ static ProtobufCMessage *do_pids(struct shim *s, const ProtobufCMessage *m, stru
     resp->processes = xmalloc(sizeof(*resp->processes));
     resp->processes[0] = xmalloc(sizeof(**resp->processes));
     containerd__v1__types__process_info__init(resp->processes[0]);
-    resp->processes[0]->pid = st.pid;
-    free(st.id);
-    free(st.exec_id);
-    free(st.bundle);
-    free(st.stdin);
-    free(st.stdout);
-    free(st.stderr);
-    if (st.exited_at)
-        free(st.exited_at);
+    resp->processes[0]->pid = st->pid;
+    protobuf_c_message_free_unpacked(&st->base, NULL);
     return &resp->base;
 }
 
