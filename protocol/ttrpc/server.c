@@ -81,7 +81,7 @@ struct ttrpc_conn {
     size_t hdr_have;
     struct ttrpc_header hdr;
     uint8_t *body;
-    size_t body_have;
+    size_t body_have, body_cap;
     size_t discard_left;
     uint32_t last_stream_id;
 
@@ -544,9 +544,25 @@ static void header_complete(struct ttrpc_conn *c, const uint8_t **p, size_t *n)
         dispatch_frame(c, body, len);
         return;
     }
-    c->body = xmalloc(len);
     c->body_have = 0;
+    c->body_cap = 0;
     c->rstate = READ_BODY;
+}
+
+/* The body buffer grows with the bytes that arrive (at least doubling), never straight to the
+ * length a header claims: a peer that sends only headers costs one chunk, not 4 MiB. */
+static void body_reserve(struct ttrpc_conn *c, size_t more)
+{
+    size_t want = c->body_have + more;
+    if (want <= c->body_cap)
+        return;
+    size_t cap = c->body_cap * 2 > want ? c->body_cap * 2 : want;
+    if (cap < READ_CHUNK)
+        cap = READ_CHUNK;
+    if (cap > c->hdr.length)
+        cap = c->hdr.length;
+    c->body = xrealloc(c->body, cap);
+    c->body_cap = cap;
 }
 
 static void conn_parse(struct ttrpc_conn *c, const uint8_t *p, size_t n)
@@ -567,6 +583,7 @@ static void conn_parse(struct ttrpc_conn *c, const uint8_t *p, size_t n)
         case READ_BODY:
             take = c->hdr.length - c->body_have;
             take = take < n ? take : n;
+            body_reserve(c, take);
             memcpy(c->body + c->body_have, p, take);
             c->body_have += take;
             p += take;
@@ -591,7 +608,11 @@ static void conn_read(struct ttrpc_conn *c, uint32_t events)
     ssize_t n;
     size_t missing = c->rstate == READ_BODY ? c->hdr.length - c->body_have : 0;
     if (missing >= DIRECT_READ_MIN) {
-        n = read(c->fd, c->body + c->body_have, missing);
+        /* At most as much again as has arrived, so the buffer tracks what the peer sent. */
+        size_t step = c->body_have > READ_CHUNK ? c->body_have : READ_CHUNK;
+        step = step < missing ? step : missing;
+        body_reserve(c, step);
+        n = read(c->fd, c->body + c->body_have, step);
         if (n > 0) {
             c->body_have += (size_t)n;
             if (c->body_have == c->hdr.length)
