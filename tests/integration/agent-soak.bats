@@ -35,6 +35,12 @@ field() {
     sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$output"
 }
 
+# The agent's open fds once the last client's connection is closed on its side too.
+agent_fds() {
+    sleep 0.3
+    find "/proc/$(agent_pid)/fd" -mindepth 1 -maxdepth 1 | wc -l
+}
+
 # ms_of CMD...: runs CMD, prints how long it took in milliseconds
 ms_of() {
     local t0
@@ -55,14 +61,36 @@ ms_of() {
 
 @test "200 concurrent execs in one container: every one exits with its own status and output" {
     local fds
-    run actl soak-cycles --rootfs "$ROOTFS" --count 1 --pid "$(agent_pid)"
-    fds=$(field fds_before)
+    fds=$(agent_fds)
     run actl -T 60 soak-execs --rootfs "$ROOTFS" --count 200
     assert_success
     assert_output --partial 'execs=200 ok=200'
-    # nothing left behind: as many fds as before (counted the same way, one connection open)
-    run actl soak-cycles --rootfs "$ROOTFS" --count 1 --pid "$(agent_pid)"
-    assert_equal "$(field fds_before)" "$fds"
+    # nothing left behind
+    assert_equal "$(agent_fds)" "$fds"
+}
+
+@test "execs waited for but never read hold no fds once the unread grace (5 s) is over" {
+    local fds i
+    actl create-container --id unread --rootfs "$ROOTFS" -- /bin/payload pause
+    actl start-container --id unread
+    fds=$(agent_fds)
+    for i in $(seq 30); do
+        actl exec --id unread --exec-id "u$i" -- /bin/payload echo "out $i"
+        run actl wait --id unread --exec-id "u$i"
+        assert_output 0
+    done
+    # within the grace the output is still there
+    run actl read-stdout --id unread --exec-id u30 --all
+    assert_output "out 30"
+    sleep 6
+    run actl read-stdout --id unread --exec-id u1
+    assert_failure
+    assert_output --partial NOT_FOUND
+    # as many fds as with the container's own process alone
+    assert_equal "$(agent_fds)" "$fds"
+    actl signal --id unread --signal 9
+    actl wait --id unread >/dev/null
+    actl remove --id unread
 }
 
 @test "64 MiB read slowly: every byte arrives in order, the agent's RSS grows by under 8 MiB" {
