@@ -22,6 +22,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,7 +377,7 @@ struct parked_read {
     struct ttrpc_client *client;
     int r;
     size_t got;
-    volatile bool done;
+    atomic_bool done;
 };
 
 static void *parked_read_thread(void *arg)
