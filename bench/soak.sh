@@ -43,6 +43,7 @@ cp "$b/tests-bin/payload" "$work/rootfs/bin/payload"
 
 # As bench/agent.sh starts it, plus a private /run for its bundles.
 sock=$work/agent.sock
+# shellcheck disable=SC2016 # expanded by the inner shell
 KATA_AGENT_SERVER_ADDR=unix://$sock KATA_AGENT_LOG_LEVEL=warn \
 	unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755 soak-run /run && exec "$0"' \
 	"$b/bin/kata-agent" 2>"$work/agent.log" &
