@@ -59,6 +59,7 @@ struct io_out {
     struct park_list reads;
     bool eof;     /* end reached and reported */
     bool drained; /* owner exited and the drain window passed: never wait for more */
+    bool asked;   /* a client has read (or tried to read) this stream */
 };
 
 struct io_write;
@@ -78,6 +79,8 @@ void io_out_read(struct io_out *o, struct ttrpc_call *call, uint32_t len);
 void io_out_set_drained(struct io_out *o);
 /* Answers parked reads with EOF and closes the fd. */
 void io_out_close(struct io_out *o);
+/* Closes the stream if no client ever asked for it (nor waits on it now). */
+void io_out_abandon(struct io_out *o);
 
 void io_in_init(struct io_in *in, struct loop *loop, int fd);
 /* WriteStdin: empty data closes stdin once queued data is written. */
@@ -105,6 +108,7 @@ struct proc {
     struct io_in in;
     struct park_list waiters;
     struct loop_timer *drain_timer;
+    struct loop_timer *unread_timer; /* waited, streams left open: see proc_gc */
 };
 
 /* Takes the fds of r (not release_fd). */

@@ -18,11 +18,11 @@ build/asan/bin/kata-agent: $(call objs_a,$(AGENT_SRCS)) $(LIBPROTOCOL_A)
 BINS += build/bin/kata-agent
 
 # Test tools: the project's own low-level client and the static multi-call container payload.
-build/asan/bin/agentctl: $(call objs_a,tests/tools/agentctl.c tests/tools/agentctl-net.c tests/tools/agentctl-files.c tests/tools/agentctl-hotplug.c tests/tools/agentctl-seccomp.c) $(LIBPROTOCOL_A)
+build/asan/bin/agentctl: $(call objs_a,tests/tools/agentctl.c tests/tools/agentctl-net.c tests/tools/agentctl-files.c tests/tools/agentctl-hotplug.c tests/tools/agentctl-seccomp.c tests/tools/agentctl-soak.c) $(LIBPROTOCOL_A)
 	@mkdir -p $(@D)
 	$(CC_ASAN) $(LDFLAGS_ASAN) $^ -o $@
 
-build/bin/agentctl: $(call objs_r,tests/tools/agentctl.c tests/tools/agentctl-net.c tests/tools/agentctl-files.c tests/tools/agentctl-hotplug.c tests/tools/agentctl-seccomp.c) $(LIBPROTOCOL_R)
+build/bin/agentctl: $(call objs_r,tests/tools/agentctl.c tests/tools/agentctl-net.c tests/tools/agentctl-files.c tests/tools/agentctl-hotplug.c tests/tools/agentctl-seccomp.c tests/tools/agentctl-soak.c) $(LIBPROTOCOL_R)
 	@mkdir -p $(@D)
 	$(CC_RELEASE) $(LDFLAGS_RELEASE) -pthread $^ -o $@
 

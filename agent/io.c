@@ -97,6 +97,7 @@ void io_out_init(struct io_out *o, struct loop *loop, int fd)
 
 void io_out_read(struct io_out *o, struct ttrpc_call *call, uint32_t len)
 {
+    o->asked = true;
     park(&o->reads, call, len);
     out_serve(o);
 }
@@ -105,6 +106,12 @@ void io_out_set_drained(struct io_out *o)
 {
     o->drained = true;
     out_serve(o);
+}
+
+void io_out_abandon(struct io_out *o)
+{
+    if (!o->asked && park_empty(&o->reads))
+        io_out_close(o);
 }
 
 void io_out_close(struct io_out *o)

@@ -12,6 +12,8 @@
 #include "xalloc.h"
 
 #define PROC_DRAIN_NS (500 * 1000 * 1000LL)
+/* How long a waited-for process keeps a stream nobody has asked for. */
+#define PROC_UNREAD_NS (5 * 1000 * 1000 * 1000LL)
 
 struct proc *proc_new(struct container *c, const char *exec_id, const struct spawn_result *r,
                       bool init)
@@ -58,6 +60,7 @@ void proc_free(struct proc *p)
                               p->exec_id, c->id);
     }
     loop_cancel_timer(p->drain_timer);
+    loop_cancel_timer(p->unread_timer);
     io_out_close(&p->out);
     io_out_close(&p->err);
     io_in_close(&p->in);
@@ -77,12 +80,29 @@ void proc_wait(struct proc *p, struct ttrpc_call *call)
     proc_gc(p);
 }
 
+static void unread_done(struct loop_timer *t, void *data)
+{
+    struct proc *p = data;
+    p->unread_timer = NULL;
+    io_out_abandon(&p->out);
+    io_out_abandon(&p->err);
+    proc_gc(p);
+}
+
 /* A waited-for process stays readable until both its streams reported EOF, so a client that
- * waits while it still reads loses no output; then its exec id is gone. */
+ * waits while it still reads loses no output; then its exec id is gone. A stream no client
+ * has asked for within PROC_UNREAD_NS of the wait is closed instead: a client that never
+ * reads one (upstream's shim does not read a stream it has no FIFO for) would otherwise
+ * keep the process's pipes open until RemoveContainer, three fds per exec. */
 bool proc_gc(struct proc *p)
 {
-    if (!p->waited || !p->out.eof || !p->err.eof)
+    if (!p->waited)
         return false;
+    if (!p->out.eof || !p->err.eof) {
+        if (!p->unread_timer)
+            p->unread_timer = loop_add_timer(p->ctr->sb->loop, PROC_UNREAD_NS, unread_done, p);
+        return false;
+    }
     proc_free(p);
     return true;
 }

@@ -37,3 +37,10 @@ BENCH_TARGETS += bench-containerd
 .PHONY: bench-containerd
 bench-containerd: bins guest
 	@bench/containerd.sh
+
+# Soak and back-pressure of the release agent (issue 11 item 5): 1000 create..remove cycles
+# (fds, RSS growth), 200 concurrent execs, 1 GiB read slowly (every byte, RSS) (bench/soak.sh).
+BENCH_TARGETS += bench-soak
+.PHONY: bench-soak
+bench-soak: build/bin/kata-agent build/bin/agentctl build/tests-bin/payload
+	@bench/soak.sh

@@ -6,7 +6,7 @@
 # spec_create ID [ARGS...]: the container runs ARGS (default /bin/payload pause) in $ROOTFS
 # with pid, mount, ipc and uts namespaces and /proc, /dev mounted. $OCI_EXTRA goes inside
 # the OCI message, $LINUX_EXTRA inside its Linux message, $SPEC_ROOT replaces the rootfs,
-# $SPEC_CWD the cwd.
+# $SPEC_CWD the cwd, $PROCESS_EXTRA goes inside its Process message.
 # Prints what agentctl prints; its exit status is agentctl's.
 spec_create() {
     local id=$1 args="" a hex
@@ -22,7 +22,7 @@ container_id: "$id"
 exec_id: "$id"
 OCI {
   Version: "1.0.2"
-  Process { $args Env: "PATH=/bin:/usr/bin" Cwd: "${SPEC_CWD:-/}" User {} }
+  Process { $args Env: "PATH=/bin:/usr/bin" Cwd: "${SPEC_CWD:-/}" User {} ${PROCESS_EXTRA:-} }
   Root { Path: "${SPEC_ROOT:-$ROOTFS}" }
   Mounts { destination: "/proc" source: "proc" type: "proc" options: "nosuid" }
   Mounts { destination: "/dev" source: "tmpfs" type: "tmpfs" options: "mode=755" }

@@ -77,6 +77,11 @@ static int dial(const char *a)
     return fd;
 }
 
+int agentctl_dial(const char *a)
+{
+    return dial(a);
+}
+
 static void connect_client(void)
 {
     int fd = dial(addr);
@@ -845,6 +850,8 @@ int main(int argc, char **argv)
         ret = agentctl_hotplug(client, timeout_ns, argc, argv);
     if (ret < 0)
         ret = agentctl_files(client, timeout_ns, argc, argv);
+    if (ret < 0)
+        ret = agentctl_soak(addr, &client, timeout_ns, argc, argv);
     if (ret >= 0) {
         ttrpc_client_free(client);
         return ret;

@@ -23,3 +23,10 @@ int agentctl_files(struct ttrpc_client *client, int64_t tmo, int argc, char **ar
 
 /* agentctl-seccomp.c: the JSON profile of --seccomp FILE (exits on a malformed file). */
 Grpc__LinuxSeccomp *agentctl_seccomp(const char *path);
+
+/* A new connection to ADDR (unix://, vsock://); -1 with errno set. */
+int agentctl_dial(const char *addr);
+/* The soak subcommands (agentctl-soak.c); -1 when argv[0] is none of them. They may replace
+ * *client (reconnecting). */
+int agentctl_soak(const char *addr, struct ttrpc_client **client, int64_t tmo, int argc,
+                  char **argv);
