@@ -394,6 +394,9 @@ static int rmdir_retry(const char *dir, struct kerr **err)
 
 static int rmdir_tree(const char *dir, int depth, struct kerr **err)
 {
+    /* Usually a leaf: one rmdir, and the walk for sub-cgroups only when that fails. */
+    if (rmdir(dir) == 0 || errno == ENOENT)
+        return 0;
     cleanup_dir DIR *d = opendir(dir);
     if (d == NULL)
         return errno == ENOENT ? 0 : make_error(err, errno, "opendir %s", dir);
