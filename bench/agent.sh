@@ -9,6 +9,8 @@
 #   per_proc: N `agentctl run`, a client process and a connection per container.
 #   crun:     N `crun run` (crun's own process per container, cgroup v1 as the agent).
 # Targets (issue 13): size <= 400 KB, idle RSS <= 256 KiB, one_conn/crun <= 0.33.
+# CPU time (the agent with its reaped containers, the client apart, against crun with its
+# containers) is printed as well: it suffers less than wall time from the other load.
 #   bench/agent.sh [--runs N] [--rounds R] [--profile]     (root)
 # --profile: one more one_conn loop under `strace -f -c` of the agent: its syscalls by time.
 set -euo pipefail
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
 	--rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
 	--profile) profile=1; shift ;;
-	-h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "agent-bench: unknown argument $1" >&2; exit 1 ;;
 	esac
 done
@@ -98,15 +100,28 @@ crun_loop() {
 		i=0
 		while [ $i -lt "$2" ]; do crun run --bundle "$1" "c$3-$i" || exit 1; i=$((i + 1)); done
 		t1=$(date +%s%N)
-		awk -v a="$t0" -v b="$t1" "BEGIN {printf \"%.3f\", (b - a) / 1e9}"' sh "$work/bundle" "$runs" "$1"
+		awk -v a="$t0" -v b="$t1" "BEGIN {printf \"%.3f \", (b - a) / 1e9}"
+		times' sh "$work/bundle" "$runs" "$1"
 }
+# `times` prints the shell's "XmY.YYYs XmY.YYYs" (user, system), then its children's: the
+# last line's sum in seconds
+times_s() { awk '{ s = 0; for (i = 1; i <= 2; i++) { x = $i; sub(/s$/, "", x); split(x, p, "m"); s += p[1] * 60 + p[2] } printf "%.3f", s }'; }
+agent_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$agent_pid/stat"; }
 
 ctl run --id warm --rootfs "$work/bundle/rootfs" -- /bin/true
 : >"$work/one" && : >"$work/proc" && : >"$work/crun" && : >"$work/phases"
+: >"$work/one_cpu" && : >"$work/client_cpu" && : >"$work/crun_cpu"
 for r in $(seq "$rounds"); do
 	t0=$(now)
-	ctl run --runs "$runs" --id "o$r" --rootfs "$work/bundle/rootfs" -- /bin/true 2>>"$work/phases"
+	a0=$(agent_ticks)
+	client=$(
+		ctl run --runs "$runs" --id "o$r" --rootfs "$work/bundle/rootfs" -- /bin/true 2>>"$work/phases"
+		times
+	)
 	secs "$t0" "$(now)" >>"$work/one" && echo >>"$work/one"
+	# the agent's CPU and its reaped children's (the containers), the client's apart
+	awk -v a="$a0" -v b="$(agent_ticks)" 'BEGIN {printf "%.3f\n", (b - a) / 100}' >>"$work/one_cpu"
+	times_s <<<"${client##*$'\n'}" >>"$work/client_cpu" && echo >>"$work/client_cpu"
 	t0=$(now)
 	for i in $(seq "$runs"); do
 		ctl run --id "p$r-$i" --rootfs "$work/bundle/rootfs" -- /bin/true
@@ -114,7 +129,10 @@ for r in $(seq "$rounds"); do
 	secs "$t0" "$(now)" >>"$work/proc" && echo >>"$work/proc"
 	if [ -n "$have_crun" ]; then
 		c=$(crun_loop "$r") || { have_crun=; echo "agent-bench: crun failed; no crun figures" >&2; }
-		[ -n "$c" ] && echo "$c" >>"$work/crun"
+		if [ -n "$c" ]; then
+			echo "${c%% *}" >>"$work/crun"
+			times_s <<<"${c##*$'\n'}" >>"$work/crun_cpu" && echo >>"$work/crun_cpu"
+		fi
 	fi
 done
 one_s=$(median <"$work/one")
@@ -134,6 +152,15 @@ else
 	printf ' crun_s=n/a (crun missing or failed)'
 fi
 printf ' rss_after_KiB=%d\n' "$rss_after"
+# CPU time is less sensitive than wall time to the other load on a shared machine.
+one_cpu=$(median <"$work/one_cpu")
+client_cpu=$(median <"$work/client_cpu")
+if [ -s "$work/crun_cpu" ]; then
+	crun_cpu=$(median <"$work/crun_cpu")
+	printf 'agent cpu (medians) one_conn: agent+containers_s=%s client_s=%s; crun+containers_s=%s; cpu_ratio=%s (with the client %s)\n' \
+		"$one_cpu" "$client_cpu" "$crun_cpu" "$(awk -v a="$one_cpu" -v c="$crun_cpu" 'BEGIN {printf "%.2f", a / c}')" \
+		"$(awk -v a="$one_cpu" -v b="$client_cpu" -v c="$crun_cpu" 'BEGIN {printf "%.2f", (a + b) / c}')"
+fi
 printf 'agent one_conn ms per container: create %s start %s output+wait %s remove %s; all rounds: one_conn %s per_proc %s crun %s\n' \
 	"$p_create" "$p_start" "$p_wait" "$p_remove" "$(tr '\n' ' ' <"$work/one")" "$(tr '\n' ' ' <"$work/proc")" \
 	"$(tr '\n' ' ' <"$work/crun")"
