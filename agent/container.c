@@ -55,6 +55,10 @@ static void spec_view_free(struct spec_view *v)
 
 static int mkdir_p(const char *path, mode_t mode)
 {
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
     cleanup_free char *p = xstrdup(path);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/')

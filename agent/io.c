@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -61,6 +62,11 @@ static void out_serve(struct io_out *o)
         uint32_t want = o->reads.head->len;
         if (want == 0 || want > IO_READ_MAX)
             want = IO_READ_MAX;
+        /* Sized to what is waiting: musl gives a 32 KiB buffer its own mmap, so a read of
+         * a few bytes or of the EOF cost an mmap/munmap pair and a TLB shootdown. */
+        int avail = 0;
+        if (ioctl(o->fd, FIONREAD, &avail) == 0 && avail >= 0 && (uint32_t)avail < want)
+            want = avail > 0 ? (uint32_t)avail : 1;
         uint8_t *buf = xmalloc(want);
         ssize_t r = read(o->fd, buf, want);
         if (r > 0) {

@@ -81,6 +81,12 @@ int read_file(const char *path, char **ret, struct kerr **err)
 
 int mkdir_p(const char *path, unsigned mode, struct kerr **err)
 {
+    /* The parents usually exist (a cgroup per hierarchy per container): one mkdir, and the
+     * walk from the root only when it says a parent is missing. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return make_error(err, errno, "mkdir %s", path);
     cleanup_free char *p = xstrdup(path);
     for (char *s = p + 1;; s++) {
         if (*s != '/' && *s != '\0')

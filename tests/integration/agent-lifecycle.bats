@@ -192,6 +192,18 @@ teardown() { agent_teardown; }
     assert_output 0
 }
 
+@test "run --runs N runs N containers in turn on one connection, removes each, stops at a failure" {
+    run actl run --runs 3 --id many --rootfs "$ROOTFS" -- /bin/payload echo hi
+    assert_success
+    assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c '^hi$')" 3
+    assert_line --regexp '^agentctl: ms per container: create [0-9.]+ start [0-9.]+ output\+wait [0-9.]+ remove [0-9.]+$'
+    run grep -c /run/kata-containers/many "/proc/$(agent_pid)/mountinfo"
+    assert_output 0
+    run actl run --runs 3 --id stops --rootfs "$ROOTFS" -- /bin/sh -c 'echo once; exit 3'
+    assert_equal "$status" 3
+    assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c '^once$')" 1
+}
+
 @test "PauseContainer freezes and ResumeContainer thaws" {
     actl create-container --id pz --rootfs "$ROOTFS" -- /bin/sh -c 'while :; do echo tick; sleep 0.1; done'
     actl start-container --id pz

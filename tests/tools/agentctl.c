@@ -138,7 +138,7 @@ struct opts {
     char **devices;
     size_t n_devices;
     bool terminal, no_new_privs, sandbox_pidns, interactive, all, keep, readonly;
-    long len, timeout, signal, rows, cols, memory;
+    long len, timeout, signal, rows, cols, memory, runs;
     char **args;
     size_t n_args;
 };
@@ -164,7 +164,8 @@ static void usage(void)
           "  --device 'TYPE;ID;VM_PATH;CONTAINER_PATH;HOST_MAJOR;HOST_MINOR' (create-container)\n"
           "  network: --mac M --name N --mtu N --ip A/P --noarp --route DEST,GW,DEV[,SRC[,SCOPE]]\n"
           "  --dev D --state N\n"
-          "  -i (run: relay stdin) --keep (run: do not remove the container)\n",
+          "  -i (run: relay stdin) --keep (run: do not remove the container)\n"
+          "  --runs N (run: N containers ID-1..ID-N in turn on this one connection)\n",
           stderr);
     exit(64);
 }
@@ -205,7 +206,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         OPT_RO,
         OPT_MEM,
         OPT_SECCOMP,
-        OPT_NNP
+        OPT_NNP,
+        OPT_RUNS
     };
     static const struct option lo[] = {
         {"id", 1, 0, OPT_ID},
@@ -235,6 +237,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         {"memory", 1, 0, OPT_MEM},
         {"seccomp", 1, 0, OPT_SECCOMP},
         {"no-new-privs", 0, 0, OPT_NNP},
+        {"runs", 1, 0, OPT_RUNS},
         {0, 0, 0, 0},
     };
     *o = (struct opts){.len = 32768, .signal = 15, .ns = "pid,mount,ipc,uts"};
@@ -325,6 +328,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             break;
         case OPT_NNP:
             o->no_new_privs = true;
+            break;
+        case OPT_RUNS:
+            o->runs = atol(optarg);
             break;
         default:
             usage();
@@ -776,6 +782,20 @@ static void *relay_in(void *arg)
     return NULL;
 }
 
+/* --runs: time spent in each phase of `run`, summed over the runs (ns). */
+static int64_t phase_ns[4];
+static int64_t phase_mark;
+
+static void phase_end(int i)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (i >= 0)
+        phase_ns[i] += now - phase_mark;
+    phase_mark = now;
+}
+
 static int cmd_run(struct opts *o)
 {
     char idbuf[64];
@@ -783,8 +803,11 @@ static int cmd_run(struct opts *o)
         snprintf(idbuf, sizeof(idbuf), "run-%d", (int)getpid());
         o->id = idbuf;
     }
+    phase_end(-1);
     cmd_create_container(o);
+    phase_end(0);
     cmd_start(o->id);
+    phase_end(1);
     struct relay out = {o->id, "ReadStdout", 1}, err = {o->id, "ReadStderr", 2},
                  in = {o->id, NULL, 0};
     pthread_t tout, terr, tin;
@@ -799,8 +822,10 @@ static int cmd_run(struct opts *o)
     if (!o->terminal)
         pthread_join(terr, NULL);
     int st = cmd_wait(o->id, o->id);
+    phase_end(2);
     if (!o->keep)
         cmd_remove(o->id, 0);
+    phase_end(3);
     return st;
 }
 
@@ -994,6 +1019,20 @@ int main(int argc, char **argv)
         protobuf_c_message_free_unpacked(&r->base, NULL);
     } else if (strcmp(cmd, "blocked-read-check") == 0) {
         ret = cmd_blocked_read_check(need_id(&o));
+    } else if (strcmp(cmd, "run") == 0 && o.runs > 0) {
+        /* The benchmark's loop: the agent's cost per container without a client process and
+         * connection per container. The first non-zero status ends it. */
+        const char *base = need_id(&o);
+        for (long i = 1; i <= o.runs && ret == 0; i++) {
+            char id[128];
+            snprintf(id, sizeof(id), "%s-%ld", base, i);
+            o.id = id;
+            ret = cmd_run(&o);
+        }
+        fprintf(stderr,
+                "agentctl: ms per container: create %.2f start %.2f output+wait %.2f remove %.2f\n",
+                phase_ns[0] / 1e6 / o.runs, phase_ns[1] / 1e6 / o.runs, phase_ns[2] / 1e6 / o.runs,
+                phase_ns[3] / 1e6 / o.runs);
     } else if (strcmp(cmd, "run") == 0) {
         ret = cmd_run(&o);
     } else {

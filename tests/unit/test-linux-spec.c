@@ -14,6 +14,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/linux/caps.h"
@@ -554,6 +556,38 @@ static void test_cgroup_v1(void)
     tap_ok(cgroup_freeze(cg, false, &err) == 0 &&
                file_is("v1/freezer/kata/c1/freezer.state", "THAWED"),
            "v1: thaw writes freezer.state");
+    /* Killing: an empty cgroup is left unfrozen (nothing in it can fork); one with a
+     * process is frozen, signalled and thawed. */
+    put("v1/freezer/kata/c1/freezer.state", "");
+    put("v1/pids/kata/c1/cgroup.procs", "");
+    tap_ok(cgroup_kill_all(cg, SIGKILL, &err) == 0 &&
+               file_is("v1/freezer/kata/c1/freezer.state", ""),
+           "v1: killing an empty cgroup does not freeze it");
+    error_freep(&err);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    cleanup_free char *pid_text = xasprintf("%d\n", (int)child);
+    put("v1/pids/kata/c1/cgroup.procs", pid_text);
+    bool sent = cgroup_kill_all(cg, SIGKILL, &err) == 0;
+    int status = 0;
+    pid_t w = 0;
+    for (int i = 0; sent && w == 0 && i < 200; i++) {
+        w = waitpid(child, &status, WNOHANG);
+        if (w == 0)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    bool killed = w == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (w != child) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    tap_ok(killed && file_is("v1/freezer/kata/c1/freezer.state", "THAWED"),
+           "v1: killing a cgroup with a process freezes it, kills the process, thaws it");
+    error_freep(&err);
+    put("v1/pids/kata/c1/cgroup.procs", "");
     cgroup_free(cg);
 }
 
