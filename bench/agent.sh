@@ -27,19 +27,11 @@ while [ $# -gt 0 ]; do
 	*) echo "agent-bench: unknown argument $1" >&2; exit 1 ;;
 	esac
 done
-for f in "$b/bin/kata-agent" "$b/bin/agentctl"; do
-	[ -x "$f" ] || { echo "agent-bench: $f missing (make bins build/bin/agentctl)" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "agent-bench: needs root" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/agent-bench.XXXXXX)
-agent_pid=
-cleanup() {
-	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && sleep 0.2
-	rm -rf "$work"
-}
-trap cleanup EXIT
-chmod 755 "$work"
+name=agent-bench
+# shellcheck source=bench/lib/host-agent.bash
+. "$root/bench/lib/host-agent.bash"
+bench_require "$b/bin/kata-agent" "$b/bin/agentctl"
+bench_workdir
 
 size=$(stat -c %s "$b/bin/kata-agent")
 static=no
@@ -48,12 +40,7 @@ printf 'agent size_B=%d target_B<=409600 %s static=%s (%s)\n' "$size" \
 	"$([ "$size" -le 409600 ] && echo ok || echo OVER)" "$static" "$(file -b "$b/bin/kata-agent" | cut -d, -f1-2)"
 
 "$root/rootfs-builder/busybox-rootfs.sh" "$work/bundle/rootfs" >/dev/null
-sock=$work/agent.sock
-KATA_AGENT_SERVER_ADDR=unix://$sock KATA_AGENT_LOG_LEVEL=warn \
-	unshare -m --propagation private "$b/bin/kata-agent" 2>"$work/agent.log" &
-agent_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { echo "agent-bench: the agent did not start" >&2; cat "$work/agent.log" >&2; exit 1; }
+bench_start_agent 0
 sleep 0.3
 
 # RSS by mapping: the binary's text (r-x), read-only data (r--: .rodata, and the header page)

@@ -25,31 +25,16 @@ while [ $# -gt 0 ]; do
 	*) echo "soak-bench: unknown argument $1" >&2; exit 1 ;;
 	esac
 done
-for f in "$b/bin/kata-agent" "$b/bin/agentctl" "$b/tests-bin/payload"; do
-	[ -x "$f" ] || { echo "soak-bench: $f missing (make bins test-deps)" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "soak-bench: needs root" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/soak-bench.XXXXXX)
-agent_pid=
-cleanup() {
-	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && sleep 0.2
-	rm -rf "$work"
-}
-trap cleanup EXIT
-chmod 755 "$work"
+name=soak-bench
+# shellcheck source=bench/lib/host-agent.bash
+. "$root/bench/lib/host-agent.bash"
+bench_require "$b/bin/kata-agent" "$b/bin/agentctl" "$b/tests-bin/payload"
+bench_workdir
 "$root/rootfs-builder/busybox-rootfs.sh" "$work/rootfs" >/dev/null
 cp "$b/tests-bin/payload" "$work/rootfs/bin/payload"
 
 # As bench/agent.sh starts it, plus a private /run for its bundles.
-sock=$work/agent.sock
-# shellcheck disable=SC2016 # expanded by the inner shell
-KATA_AGENT_SERVER_ADDR=unix://$sock KATA_AGENT_LOG_LEVEL=warn \
-	unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755 soak-run /run && exec "$0"' \
-	"$b/bin/kata-agent" 2>"$work/agent.log" &
-agent_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { echo "soak-bench: the agent did not start" >&2; cat "$work/agent.log" >&2; exit 1; }
+bench_start_agent 1
 
 ctl() { "$b/bin/agentctl" -a "unix://$sock" -T 120 "$@"; }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
