@@ -44,20 +44,9 @@ teardown() {
     fi
 }
 
-# A connection the host makes before the agent has seen the previous one close is lost on
-# the virtio-serial port (the transport this TCG setup uses; a known problem outside seccomp):
-# each call waits until the agent's log has as many disconnects as connects.
-agent_idle() {
-    local i
-    for i in $(seq 100); do
-        [ "$(grep -c 'host connected on' "$DIR/console.log")" -le \
-            "$(grep -c 'host disconnected from' "$DIR/console.log")" ] && return 0
-        sleep 0.1
-    done
-}
-
+# One client at a time on the virtio-serial channel: kata_vm_agent_idle.
 actl() {
-    agent_idle
+    kata_vm_agent_idle "$DIR"
     timeout -k 5 60 "$AGENTCTL" -a "unix://$DIR/agent.sock" -T 50 "$@"
 }
 

@@ -39,19 +39,9 @@ teardown() {
     fi
 }
 
-# One client at a time on the virtio-serial channel (see tests/guest/seccomp.bats): each call
-# waits until the agent has seen the previous connection close.
-agent_idle() {
-    local i
-    for i in $(seq 100); do
-        [ "$(grep -c 'host connected on' "$DIR/console.log")" -le \
-            "$(grep -c 'host disconnected from' "$DIR/console.log")" ] && return 0
-        sleep 0.1
-    done
-}
-
+# One client at a time on the virtio-serial channel: kata_vm_agent_idle.
 actl() {
-    agent_idle
+    kata_vm_agent_idle "$DIR"
     timeout -k 5 60 "$AGENTCTL" -a "unix://$DIR/agent.sock" -T 50 "$@"
 }
 

@@ -265,6 +265,19 @@ kata_vm_wait_agent() {
     return 1
 }
 
+# kata_vm_agent_idle DIR: waits (up to 10 s) until the agent's log in the console shows as many
+# host disconnects as connects. The relay's next connection on the virtio-serial port is lost
+# if the guest has not yet seen the previous one close, so one-client-at-a-time suites call
+# this before each client.
+kata_vm_agent_idle() {
+    local i
+    for i in $(seq 100); do
+        [ "$(grep -c 'host connected on' "$1/console.log")" -le \
+            "$(grep -c 'host disconnected from' "$1/console.log")" ] && return 0
+        sleep 0.1
+    done
+}
+
 kata_vm_qmp() {
     python3 "$KATA_VM_LIB_DIR/kata-vm-qmp.py" "$1/qmp.sock" "$2" "${3:-30}"
 }
