@@ -172,9 +172,8 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
         sb->share = o->share;
         /* A program sharing directories with a VM that could start from a template (the
          * shim under TCG) prefers 9p, the one share a template can carry. */
-        if (sb->share == SHARE_AUTO && o->share_always && hv == HV_QEMU &&
-            sb->accel == ACCEL_TCG && !dial_have_vhost_vsock() && o->boot == BOOT_INITRD &&
-            !o->no_template)
+        if (sb->share == SHARE_AUTO && o->share_always && hv == HV_QEMU && sb->accel == ACCEL_TCG &&
+            !dial_have_vhost_vsock() && o->boot == BOOT_INITRD && !o->no_template)
             sb->share = SHARE_9P;
         if (sb->share == SHARE_AUTO)
             sb->share =
@@ -230,8 +229,7 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     }
     c->kernel_params = o->kernel_params;
     const char *tenv = getenv("KATA_HOST_TEMPLATE");
-    bool templates =
-        !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && !arm;
+    bool templates = !o->no_template && !(tenv && strcmp(tenv, "0") == 0) && !o->dry_run && !arm;
     if (templates && sb->share == SHARE_9P) {
         /* Every templated VM exports the same path; its QEMU sees the sandbox's there. */
         c->share_dir = TEMPLATE_9P_EXPORT;
@@ -593,6 +591,7 @@ static int take_pooled_vm(struct sandbox *sb)
     sb->from_pool = true;
     sb->hello_boottime_ns = pv.hello_boottime_ns;
     sb->next_stream_id = pv.next_stream_id;
+    sb->pool_warm_ms = pv.warm_ms;
     sb->pool_taken_at = sb->hello_at = loop_now_ns();
     int fd = steal_fd(&pv.agent_fd);
     atomic_store(&chan_fd_for_exit, fd);
@@ -743,7 +742,8 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
     }
 
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
-    req.hostname = (char *)(sb->opts->hostname && *sb->opts->hostname ? sb->opts->hostname : sb->name);
+    req.hostname =
+        (char *)(sb->opts->hostname && *sb->opts->hostname ? sb->opts->hostname : sb->name);
     req.sandbox_id = sb->name;
     Grpc__Storage st = GRPC__STORAGE__INIT;
     Grpc__Storage *stp = &st;
@@ -792,7 +792,16 @@ void sandbox_dump_console(struct sandbox *sb)
 void sandbox_teardown(struct sandbox *sb)
 {
     int64_t destroy_start = loop_now_ns();
-    if (sb->client) {
+    if (sb->from_pool && sb->vm_started) {
+        /* A pooled VM has nothing of the host's in it (no shared directory, no virtiofsd) and
+         * is never used again, so the guest's own cleanup (DestroySandbox, ~20-60 ms under
+         * TCG, then QEMU's exit) saves nothing: QEMU is killed and its keeper, which is its
+         * parent, reaps it and removes its directory without the user waiting for either. */
+        vm_abandon(&sb->vm);
+        if (sb->opts && sb->opts->verbose)
+            fprintf(stderr, "kata-host: %-18s %8.1f ms  (killed; its pool keeper reaps it)\n",
+                    "vm released", (double)(loop_now_ns() - sb->start_ns) / 1e6);
+    } else if (sb->client) {
         bool alive = sb->opts->agent_addr || (sb->vm_started && vm_running(&sb->vm));
         if (alive) {
             struct kerr *e = NULL;
@@ -811,7 +820,10 @@ void sandbox_teardown(struct sandbox *sb)
         }
     }
     int64_t destroyed = loop_now_ns();
-    if (sb->vm_started) {
+    if (sb->vm_started && sb->from_pool) {
+        vm_stop(&sb->vm);
+        sb->vm_started = false;
+    } else if (sb->vm_started) {
         bool off = vm_wait(&sb->vm, 3000);
         if (sb->opts && sb->opts->verbose)
             fprintf(stderr, "kata-host: %-18s %8.1f ms  (%s %.1f ms after DestroySandbox)\n",
@@ -878,8 +890,9 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
                 sb->vmc.hypervisor == HV_CLH ? "cloud-hypervisor" : "qemu",
                 accel_name(sb->vmc.accel));
     if (sb->pool_taken_at)
-        fprintf(stderr, "kata-host: %-18s %8.1f ms  (from the VM pool: qemu pid %d, %s)\n",
-                "vm taken", MS(sb->pool_taken_at), (int)sb->vm.pid, sb->vm.console_log_path);
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (from the VM pool: qemu pid %d, %s, %s)\n",
+                "vm taken", MS(sb->pool_taken_at), (int)sb->vm.pid,
+                sb->pool_warm_ms >= 0 ? "warmed" : "not warmed", sb->vm.console_log_path);
     if (sb->restored_at)
         fprintf(stderr, "kata-host: %-18s %8.1f ms  (from template %s)\n", "vm restored",
                 MS(sb->restored_at), sb->tmpl.dir);

@@ -43,6 +43,7 @@ struct sandbox {
     bool use_pool;      /* ask a running VM pool (pool.h) first */
     bool from_pool;     /* this VM came from it */
     int64_t pool_taken_at;
+    int pool_warm_ms;        /* the keeper's warm-up of this VM took; -1: not warmed */
     uint32_t next_stream_id; /* > 0: the channel was used before (a pooled VM's) */
     char *qmp_socket;
     struct template tmpl;
