@@ -90,7 +90,7 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
         sb.on_vm_lost = vm_lost;
         agent = sandbox_start_pool_vm(&sb, &err);
     }
-    if (agent >= 0 && pool_warm_enabled()) {
+    if (agent >= 0 && pool_warm_passes() > 0) {
         int64_t t0 = loop_now_ns();
         if (pool_warm(&sb, agent, &err) < 0) {
             close(agent);

@@ -12,5 +12,6 @@
  * (not consumed), so the first real run finds those guest code paths already translated by
  * TCG. Leaves the agent as it was: no sandbox, no container. Updates sb->next_stream_id. */
 int pool_warm(struct sandbox *sb, int agent, struct kerr **err);
-/* Whether warming is on (KATA_HOST_POOL_WARM=0 turns it off, to compare). */
-bool pool_warm_enabled(void);
+/* How many warm-up containers run (KATA_HOST_POOL_WARM, 0 to 5; default 1; 0 turns warming off,
+ * to compare). */
+int pool_warm_passes(void);
