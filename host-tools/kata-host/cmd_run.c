@@ -229,12 +229,6 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         out_fd = err_fd = log_fd >= 0 ? log_fd : open("/dev/null", O_WRONLY | O_CLOEXEC);
         in_fd = -1;
     }
-    if (!o->proc.interactive && !o->proc.tty) {
-        /* No -i: the command's stdin is at EOF, like docker's /dev/null. */
-        struct kerr *e = NULL;
-        agent_close_stdin(rs.sb.client, rs.sb.container_id, rs.sb.container_id, &e);
-        error_free(e);
-    }
     notify(notify_fd, 0, NULL);
     signals_set_handler(NULL, NULL);
 
@@ -248,6 +242,8 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         .out_fd = out_fd,
         .err_fd = err_fd,
         .stop_pipe = {-1, -1},
+        /* No -i: the command's stdin is at EOF, like docker's /dev/null. */
+        .close_stdin = !o->proc.interactive && !o->proc.tty,
     };
     int status = 0;
     r = stdio_run_to_exit(&relay, &status, &err);
