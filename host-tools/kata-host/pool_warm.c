@@ -4,11 +4,14 @@
  * the same calls cost afterwards. The keeper runs one throwaway container before it reports the
  * VM ready, so that cost is paid while nobody waits.
  *
- * The warm-up must leave the agent as a fresh clone's: CreateSandbox can be called once per
- * agent and DestroySandbox powers the guest off, so it runs its container without a sandbox
- * (the agent then gives the container its own ipc/uts namespaces instead of the sandbox's) and
- * removes it. Everything the container had (its namespaces, mounts, cgroup, processes) goes
- * with RemoveContainer; the RNG and clock are refreshed at hand-off anyway. */
+ * The warm-up must leave the agent as a fresh clone's: CreateSandbox can succeed once per
+ * agent and DestroySandbox powers the guest off. So its CreateSandbox names a storage whose
+ * mount point cannot be created: the agent runs the whole handler (the shared ipc/uts
+ * namespaces, the hostname, the bind mounts of their nsfs files) and, at that storage, rolls
+ * it all back and answers an error, with no sandbox created. Its container then runs without a
+ * sandbox (the agent gives it ipc/uts namespaces of its own) and is removed. Everything the
+ * container had (its namespaces, mounts, cgroup, processes) goes with RemoveContainer; the RNG
+ * and clock are refreshed at hand-off anyway. */
 #include "pool_warm.h"
 
 #include <errno.h>
@@ -51,8 +54,30 @@ static int drain(struct ttrpc_client *c, int which, struct kerr **err)
     return make_error(err, EPROTO, "the warm-up container wrote more than expected");
 }
 
-/* What a run does on the channel, in its order (cmd_run.c, stdio.c), minus CreateSandbox and
- * DestroySandbox. */
+/* A CreateSandbox the agent undoes: the mount point's parent is a file, so creating it fails
+ * before anything of the storage exists. Any error will do (one before the namespaces only
+ * warms less); success would leave the agent a sandbox, and the VM is then not offered. */
+static int sandbox_rolled_back(struct ttrpc_client *c, struct kerr **err)
+{
+    Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
+    req.hostname = POOL_WARM_ID;
+    req.sandbox_id = POOL_WARM_ID;
+    Grpc__Storage st = GRPC__STORAGE__INIT;
+    Grpc__Storage *stp = &st;
+    st.driver = "local";
+    st.fstype = "local";
+    st.source = POOL_WARM_ID;
+    st.mount_point = "/proc/version/" POOL_WARM_ID;
+    req.n_storages = 1;
+    req.storages = &stp;
+    cleanup_error struct kerr *ignored = NULL;
+    if (agent_create_sandbox(c, &req, &ignored) == 0)
+        return make_error(err, EPROTO, "the agent kept the warm-up's CreateSandbox");
+    return 0;
+}
+
+/* What a run does on the channel, in its order (cmd_run.c, stdio.c), minus DestroySandbox;
+ * CreateSandbox rolled back. */
 static int run_container(struct ttrpc_client *c, const struct sandbox *sb, struct kerr **err)
 {
     uint8_t seed[64];
@@ -63,6 +88,8 @@ static int run_container(struct ttrpc_client *c, const struct sandbox *sb, struc
     clock_gettime(CLOCK_REALTIME, &now);
     if (r == 0)
         r = agent_set_guest_time(c, now.tv_sec, now.tv_nsec / 1000, err);
+    if (r == 0)
+        r = sandbox_rolled_back(c, err);
     if (r < 0)
         return r;
     struct spec_input in = {

@@ -982,6 +982,9 @@ void sandbox_print_stages(struct sandbox *sb, int64_t container_started)
     if (sb->sandbox_created_at)
         fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "sandbox created",
                 MS(sb->sandbox_created_at));
+    if (sb->container_created_at)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "container created",
+                MS(sb->container_created_at));
     if (container_started)
         fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "container started", MS(container_started));
 #undef MS
