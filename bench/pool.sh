@@ -10,8 +10,9 @@
 # bash's EPOCHREALTIME around `timeout ... kata-host` (no `date` processes in the interval).
 #   pool wall_pool_s=… wall_pool_unwarmed_s=… wall_template_s=… wall_boot_s=… wall_floor_s=… \
 #        pool_taken_ms=… pool_refreshed_ms=… pool_sandbox_created_ms=… \
-#        pool_container_started_ms=… pool_released_ms=… pss_MiB=… pss_anon_MiB=… \
-#        pss_file_MiB=… pss_shmem_MiB=… rss_MiB=…   (per idle sandbox)
+#        pool_container_created_ms=… pool_container_started_ms=… pool_exit_status_ms=… \
+#        pool_torn_down_ms=… pss_MiB=… pss_anon_MiB=… pss_file_MiB=… pss_shmem_MiB=… \
+#        rss_MiB=…   (per idle sandbox)
 # Targets (issue 13): wall_pool_s < 0.1; pss_MiB <= 20.
 #   bench/pool.sh [--runs N]
 set -euo pipefail
@@ -22,7 +23,7 @@ runs=11
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
-	-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "pool-bench: unknown argument $1" >&2; exit 1 ;;
 	esac
 done
@@ -65,8 +66,8 @@ kh run -- true >/dev/null # warm the page cache; build the VM template
 mkdir -p "$KATA_HOST_BENCH_COLD"
 kh pool start --size 2 >/dev/null
 cold pool start --size 2 >/dev/null
-pools=() colds=() templates=() boots=() floors=() taken=() refreshed=() created=() started=()
-released=()
+pools=() colds=() templates=() boots=() floors=() taken=() refreshed=() created=() ccreated=()
+started=() statuses=() downs=()
 for _ in $(seq "$runs"); do
 	pools_full
 	pools+=("$(timed kh run -- true)")
@@ -83,8 +84,10 @@ for _ in $(seq "$runs"); do
 	taken+=("$(stage "vm taken" "$out")")
 	refreshed+=("$(stage "clone refreshed" "$out")")
 	created+=("$(stage "sandbox created" "$out")")
+	ccreated+=("$(stage "container created" "$out")")
 	started+=("$(stage "container started" "$out")")
-	released+=("$(stage "vm released" "$out")")
+	statuses+=("$(stage "exit status" "$out")")
+	downs+=("$(stage "torn down" "$out")")
 done
 cold pool stop >/dev/null
 kh pool stop >/dev/null
@@ -103,10 +106,10 @@ for n in "${names[@]}"; do
 done
 mib() { echo "scale=1; $1 / 5 / 1024" | bc -l; }
 med() { printf '%s\n' "$@" | median; }
-printf 'pool wall_pool_s=%s wall_pool_unwarmed_s=%s wall_template_s=%s wall_boot_s=%s wall_floor_s=%s pool_taken_ms=%s pool_refreshed_ms=%s pool_sandbox_created_ms=%s pool_container_started_ms=%s pool_released_ms=%s pss_MiB=%s pss_anon_MiB=%s pss_file_MiB=%s pss_shmem_MiB=%s rss_MiB=%s\n' \
+printf 'pool wall_pool_s=%s wall_pool_unwarmed_s=%s wall_template_s=%s wall_boot_s=%s wall_floor_s=%s pool_taken_ms=%s pool_refreshed_ms=%s pool_sandbox_created_ms=%s pool_container_created_ms=%s pool_container_started_ms=%s pool_exit_status_ms=%s pool_torn_down_ms=%s pss_MiB=%s pss_anon_MiB=%s pss_file_MiB=%s pss_shmem_MiB=%s rss_MiB=%s\n' \
 	"$(med "${pools[@]}")" "$(med "${colds[@]}")" "$(med "${templates[@]}")" \
 	"$(med "${boots[@]}")" "$(med "${floors[@]}")" "$(med "${taken[@]}")" \
-	"$(med "${refreshed[@]}")" "$(med "${created[@]}")" "$(med "${started[@]}")" \
-	"$(med "${released[@]}")" "$(mib $pss)" "$(mib $anon)" "$(mib $file)" "$(mib $shmem)" \
-	"$(mib $rss)"
+	"$(med "${refreshed[@]}")" "$(med "${created[@]}")" "$(med "${ccreated[@]}")" \
+	"$(med "${started[@]}")" "$(med "${statuses[@]}")" "$(med "${downs[@]}")" \
+	"$(mib $pss)" "$(mib $anon)" "$(mib $file)" "$(mib $shmem)" "$(mib $rss)"
 echo "pool walls_pool_s=${pools[*]} walls_pool_unwarmed_s=${colds[*]} walls_template_s=${templates[*]} walls_boot_s=${boots[*]}"
