@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "loop.h"
 #include "pool_keeper.h"
+#include "pool_nice.h"
 #include "pool_warm.h"
 #include "sandbox.h"
 #include "xalloc.h"
@@ -84,6 +85,7 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
         _exit(1);
     }
     o.run_dir = dir;
+    pool_nice_background();
     int agent = -1;
     int warm_ms = -1;
     if (sandbox_prepare(&sb, &o, &err) == 0) {
@@ -122,6 +124,7 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
                 break; /* the daemon stopped */
             }
             /* Handed out: the taker owns the VM now, whatever happens to the daemon. */
+            pool_nice_restore(sb.vm.pid);
             prctl(PR_SET_PDEATHSIG, 0);
             close(daemon_sock);
             daemon_sock = -1;

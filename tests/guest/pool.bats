@@ -171,6 +171,20 @@ probe_guest() {
     assert_failure 7
 }
 
+@test "idle pooled VMs restore and warm 10 nice levels down; a VM handed out gets its priority back" {
+    base=$(ps -o nice= -p $$ | tr -d ' ')
+    low=$((base + 10 > 19 ? 19 : base + 10))
+    kh pool start --size 1 >/dev/null
+    idle=$(ready_pids)
+    # Every thread of the idle QEMU (vCPU, I/O, RCU) carries the keeper's niceness.
+    [ "$(ps -L -o nice= -p "$idle" | sort -u | tr -d ' ')" = "$low" ]
+    name=$(kh run -d -- sleep 1000)
+    vmm=$(kh ps | awk -v n="$name" '$1 == n {print $3}')
+    [ "$vmm" = "$idle" ]
+    [ "$(ps -L -o nice= -p "$vmm" | sort -u | tr -d ' ')" = "$base" ]
+    kh stop -t 0 "$name" >/dev/null
+}
+
 @test "two concurrent runs get different pooled VMs: other QEMUs, boot ids and random bytes" {
     kh pool start --size 2 >/dev/null
     probe='cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"; echo'
