@@ -201,8 +201,10 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         return code;
     }
     r = create_container(&rs, &err);
-    if (r >= 0)
+    if (r >= 0) {
+        rs.sb.container_created_at = loop_now_ns();
         r = agent_start_container(rs.sb.client, rs.sb.container_id, &err);
+    }
     int64_t started = loop_now_ns();
     if (r < 0) {
         code = fail(&rs, err, agent_exit_code_for(err));
@@ -229,12 +231,6 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         out_fd = err_fd = log_fd >= 0 ? log_fd : open("/dev/null", O_WRONLY | O_CLOEXEC);
         in_fd = -1;
     }
-    if (!o->proc.interactive && !o->proc.tty) {
-        /* No -i: the command's stdin is at EOF, like docker's /dev/null. */
-        struct kerr *e = NULL;
-        agent_close_stdin(rs.sb.client, rs.sb.container_id, rs.sb.container_id, &e);
-        error_free(e);
-    }
     notify(notify_fd, 0, NULL);
     signals_set_handler(NULL, NULL);
 
@@ -248,6 +244,8 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         .out_fd = out_fd,
         .err_fd = err_fd,
         .stop_pipe = {-1, -1},
+        /* No -i: the command's stdin is at EOF, like docker's /dev/null. */
+        .close_stdin = !o->proc.interactive && !o->proc.tty,
     };
     int status = 0;
     r = stdio_run_to_exit(&relay, &status, &err);
@@ -259,7 +257,14 @@ static int run_owner(const struct run_opts *o, int notify_fd)
         code = fail(&rs, err, EXIT_KATA_HOST);
     else
         code = status;
+    int64_t t0 = rs.sb.start_ns;
+    if (o->verbose && r >= 0)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms  (output at EOF, WaitProcess answered)\n",
+                "exit status", (double)(loop_now_ns() - t0) / 1e6);
     sandbox_teardown(&rs.sb);
+    if (o->verbose)
+        fprintf(stderr, "kata-host: %-18s %8.1f ms\n", "torn down",
+                (double)(loop_now_ns() - t0) / 1e6);
     return code;
 }
 

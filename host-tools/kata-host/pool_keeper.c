@@ -17,7 +17,10 @@
 #include "cleanup.h"
 #include "paths.h"
 #include "pool.h"
+#include "loop.h"
 #include "pool_keeper.h"
+#include "pool_nice.h"
+#include "pool_warm.h"
 #include "sandbox.h"
 #include "xalloc.h"
 
@@ -82,10 +85,21 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
         _exit(1);
     }
     o.run_dir = dir;
+    pool_nice_background();
     int agent = -1;
+    int warm_ms = -1;
     if (sandbox_prepare(&sb, &o, &err) == 0) {
         sb.on_vm_lost = vm_lost;
         agent = sandbox_start_pool_vm(&sb, &err);
+    }
+    if (agent >= 0 && pool_warm_passes() > 0) {
+        int64_t t0 = loop_now_ns();
+        if (pool_warm(&sb, agent, &err) < 0) {
+            close(agent);
+            agent = -1;
+        } else {
+            warm_ms = (int)((loop_now_ns() - t0) / 1000000);
+        }
     }
     cleanup_free char *ready = xasprintf("READY %d", agent >= 0 ? (int)sb.vm.pid : 0);
     if (agent < 0) {
@@ -110,12 +124,13 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
                 break; /* the daemon stopped */
             }
             /* Handed out: the taker owns the VM now, whatever happens to the daemon. */
+            pool_nice_restore(sb.vm.pid);
             prctl(PR_SET_PDEATHSIG, 0);
             close(daemon_sock);
             daemon_sock = -1;
-            cleanup_free char *msg =
-                xasprintf("VM %d %llu %u %s", (int)sb.vm.pid,
-                          (unsigned long long)sb.hello_boottime_ns, sb.next_stream_id, dir);
+            cleanup_free char *msg = xasprintf("VM %d %llu %u %d %s", (int)sb.vm.pid,
+                                               (unsigned long long)sb.hello_boottime_ns,
+                                               sb.next_stream_id, warm_ms, dir);
             if (pool_send(conn, msg, agent, NULL) == 0) {
                 close(agent);
                 agent = -1;

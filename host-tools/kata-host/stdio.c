@@ -148,6 +148,11 @@ int stdio_relay_start(struct stdio_relay *r)
             return e;
         r->err_started = true;
     }
+    if (r->close_stdin) {
+        struct kerr *err = NULL;
+        agent_close_stdin(r->client, r->cid, r->eid, &err);
+        error_free(err);
+    }
     if (r->interactive) {
         e = pthread_create(&r->in_thread, NULL, stdin_main, r);
         if (e != 0)

@@ -13,6 +13,9 @@ struct stdio_relay {
     const char *cid, *eid;
     bool tty, interactive;
     int in_fd, out_fd, err_fd; /* host side */
+    /* No stdin to relay: CloseStdin once the readers are waiting, so its round trip overlaps
+     * theirs instead of preceding them. */
+    bool close_stdin;
     /* private */
     pthread_t out_thread, err_thread, in_thread;
     bool out_started, err_started, in_started;

@@ -108,7 +108,7 @@ int pool_request(const char *request, int timeout_ms, char **ret, struct kerr **
 
 int pool_take(const char *key, struct pool_vm *ret, struct kerr **err)
 {
-    *ret = (struct pool_vm){.agent_fd = -1, .ctrl_fd = -1};
+    *ret = (struct pool_vm){.agent_fd = -1, .ctrl_fd = -1, .warm_ms = -1};
     cleanup_close int fd = pool_connect(err);
     if (fd < 0)
         return fd;
@@ -131,7 +131,9 @@ int pool_take(const char *key, struct pool_vm *ret, struct kerr **err)
     int pid = 0, off = 0;
     unsigned long long hello = 0;
     unsigned next_id = 0;
-    if (agent < 0 || sscanf(buf, "VM %d %llu %u %n", &pid, &hello, &next_id, &off) < 3 ||
+    int warm_ms = -1;
+    if (agent < 0 ||
+        sscanf(buf, "VM %d %llu %u %d %n", &pid, &hello, &next_id, &warm_ms, &off) < 4 ||
         pid <= 0 || !off) {
         if (agent >= 0)
             close(agent);
@@ -140,6 +142,7 @@ int pool_take(const char *key, struct pool_vm *ret, struct kerr **err)
     ret->qemu_pid = pid;
     ret->hello_boottime_ns = hello;
     ret->next_stream_id = next_id;
+    ret->warm_ms = warm_ms;
     ret->dir = xstrdup(buf + off);
     ret->agent_fd = agent;
     ret->ctrl_fd = steal_fd(&fd);

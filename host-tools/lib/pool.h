@@ -13,7 +13,7 @@
  *   daemon -> keeper:  "GIVE" + the taker's connection
  *   keeper -> daemon:  "STARTED <qemu pid>" | "READY <qemu pid>"
  *   keeper -> taker:   "VM <qemu pid> <agent hello boottime ns> <next ttRPC stream id>
- *                      <vm dir>" + the agent channel,
+ *                      <warm-up ms, -1 when not warmed> <vm dir>" + the agent channel,
  *                      later "EXIT <wait status>" */
 #pragma once
 #include <stdint.h>
@@ -46,7 +46,8 @@ struct pool_vm {
     int agent_fd; /* the connected agent channel (its hello line already read) */
     int ctrl_fd;  /* the keeper's connection: EXIT arrives here; closing it ends the VM */
     uint64_t hello_boottime_ns;
-    uint32_t next_stream_id; /* the keeper's Health.Check used the ids before */
+    uint32_t next_stream_id; /* the keeper's Health.Check and warm-up used the ids before */
+    int warm_ms;             /* how long the keeper's warm-up took; -1: not warmed */
     char *dir;               /* the VM's directory (console.log) */
 };
 /* Takes a ready VM of the configuration `key` (template.h: template_key). -ENOENT when no pool

@@ -43,6 +43,7 @@ struct sandbox {
     bool use_pool;      /* ask a running VM pool (pool.h) first */
     bool from_pool;     /* this VM came from it */
     int64_t pool_taken_at;
+    int pool_warm_ms;        /* the keeper's warm-up of this VM took; -1: not warmed */
     uint32_t next_stream_id; /* > 0: the channel was used before (a pooled VM's) */
     char *qmp_socket;
     struct template tmpl;
@@ -52,7 +53,8 @@ struct sandbox {
     struct ttrpc_client *client;
     uint64_t hello_boottime_ns;
     int64_t hello_at, start_ns, sandbox_created_at;
-    int64_t refreshed_at; /* a clone's RNG reseeded and clock set */
+    int64_t container_created_at; /* set by the caller that creates the container (-v) */
+    int64_t refreshed_at;         /* a clone's RNG reseeded and clock set */
     struct session_server *session;
     /* Called on the VM's waiter thread when the VMM exits (also after a clean teardown); it
      * must not block. */

@@ -597,6 +597,15 @@ void vm_stop(struct vm *vm)
     }
 }
 
+void vm_abandon(struct vm *vm)
+{
+    if (vm->keeper_fd <= 0)
+        return;
+    if (vm->pid > 0 && !vm_wait(vm, 0))
+        kill(vm->pid, SIGKILL);
+    shutdown(vm->keeper_fd, SHUT_RDWR);
+}
+
 void vm_get_stages(struct vm *vm, struct vm_stages *ret)
 {
     pthread_mutex_lock(&vm->lock);

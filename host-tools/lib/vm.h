@@ -106,6 +106,10 @@ bool vm_running(struct vm *vm);
 bool vm_wait(struct vm *vm, int timeout_ms);
 /* Kills the VMM (SIGKILL) if it still runs and reaps it; joins the threads. */
 void vm_stop(struct vm *vm);
+/* An adopted VM (vm_adopt) its taker is done with: QEMU gets SIGKILL and the keeper's
+ * connection is shut, so the keeper reaps QEMU and removes the VM's directory on its own while
+ * vm_stop returns at once instead of waiting for the keeper's EXIT. */
+void vm_abandon(struct vm *vm);
 void vm_get_stages(struct vm *vm, struct vm_stages *ret);
 /* Prints the last `lines` lines of the console log to stderr. */
 void vm_dump_console(const struct vm *vm, int lines);

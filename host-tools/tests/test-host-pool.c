@@ -23,9 +23,9 @@ struct step {
 };
 static const struct step steps[] = {
     {"NONE is empty (refilling)", false, NULL},
-    {"VM 4242 1500000000 3 /tmp/pool dir/pool-7", true, "EXIT 2304"},
+    {"VM 4242 1500000000 9 412 /tmp/pool dir/pool-7", true, "EXIT 2304"},
     {"VM x y", true, NULL},
-    {"VM 5 6 7 /d", false, NULL},
+    {"VM 5 6 7 -1 /d", false, NULL},
     {NULL, false, NULL},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
@@ -64,7 +64,7 @@ static void *fake_daemon(void *arg)
 
 int main(void)
 {
-    tap_plan(17);
+    tap_plan(18);
     char dir[] = "/tmp/test-pool.XXXXXX";
     if (!mkdtemp(dir))
         return 1;
@@ -96,8 +96,9 @@ int main(void)
 
     r = pool_take("key-2", &v, &err);
     tap_ok(r == 0, "a VM is taken (%s)", err ? err->msg : "");
-    tap_ok(v.qemu_pid == 4242 && v.hello_boottime_ns == 1500000000ULL && v.next_stream_id == 3,
+    tap_ok(v.qemu_pid == 4242 && v.hello_boottime_ns == 1500000000ULL && v.next_stream_id == 9,
            "pid, hello time and next stream id");
+    tap_ok(v.warm_ms == 412, "how long the keeper's warm-up took");
     tap_is_str(v.dir, "/tmp/pool dir/pool-7", "the VM directory, spaces kept");
     tap_ok(v.agent_fd >= 0 && v.ctrl_fd >= 0, "the agent channel arrives with the answer");
     /* The keeper reports QEMU's exit on the connection the VM came with. */

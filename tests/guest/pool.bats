@@ -94,10 +94,19 @@ assert_pool_gone() {
     assert_line --regexp "clone refreshed .*ReseedRandomDev, SetGuestDateTime"
     taken=$(echo "$output" | sed -n 's/.*from the VM pool: qemu pid \([0-9]*\).*/\1/p')
     printf '%s\n' "${before[@]}" | grep -qx "$taken"
-    # The run ended its VM, and the pool started another in its place.
+    # The run ended its VM (its keeper removed the VM's directory), and the pool started
+    # another in its place, warmed like the first.
     gone "$taken"
     wait_ready 2
     ! ready_pids | grep -qx "$taken" || false
+    for _ in $(seq 50); do
+        [ "$(ls -d "$POOL"/pool-* | wc -l)" -eq 2 ] && break
+        sleep 0.1
+    done
+    [ "$(ls -d "$POOL"/pool-* | wc -l)" -eq 2 ] || { ls -la "$POOL" >&2; false; }
+    for log in "$POOL"/pool-*/console.log; do
+        grep -q '"removed container kh-pool-warmup' "$log"
+    done
     # KATA_HOST_POOL=0 skips the pool (the template serves the run).
     mapfile -t before < <(ready_pids)
     KATA_HOST_POOL=0 run kh run -v -- true
@@ -105,6 +114,75 @@ assert_pool_gone() {
     refute_output --partial "from the VM pool"
     assert_output --partial "from template"
     [ "$(ready_pids | sort)" = "$(printf '%s\n' "${before[@]}" | sort)" ]
+}
+
+# What a container can see of the guest beyond its own command: hostname, processes, mounts
+# (without their ids, which are guest-global counters), its cgroup, files under the usual
+# scratch places, DNS. A warmed VM must show a run exactly what a fresh clone shows.
+probe_guest() {
+    kh run --name "$1" -- sh -c '
+        hostname; cat /proc/sys/kernel/hostname
+        ps -o pid,args
+        cut -d" " -f4- /proc/self/mountinfo
+        cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/pids.current
+        ls -a /sys/fs/cgroup | grep -v "\." || true
+        ls -a /run /tmp /dev/shm /dev/mqueue /var 2>&1
+        cat /etc/resolv.conf 2>&1; echo end'
+}
+
+@test "a keeper warms its VM with a throwaway container, removed before the VM is ready" {
+    kh pool start --size 1 >/dev/null
+    log=$(ls "$POOL"/pool-*/console.log)
+    # The agent's own log of the idle VM: the warm-up container came and went.
+    grep -q '"created container kh-pool-warmup' "$log"
+    grep -q '"removed container kh-pool-warmup' "$log"
+    [ "$(grep -c 'created container' "$log")" -eq 1 ]
+    ! grep -q 'created sandbox' "$log" || false
+    run kh run -v -- true
+    assert_success
+    assert_line --regexp "vm taken .*from the VM pool: qemu pid [0-9]+, warmed, "
+    # KATA_HOST_POOL_WARM=0 hands out VMs as restored, and says so.
+    kh pool stop >/dev/null
+    KATA_HOST_POOL_WARM=0 kh pool start --size 1 >/dev/null
+    log=$(ls "$POOL"/pool-*/console.log)
+    ! grep -q 'kh-pool-warmup' "$log" || false
+    run kh run -v -- true
+    assert_success
+    assert_line --regexp "vm taken .*from the VM pool: qemu pid [0-9]+, not warmed, "
+}
+
+@test "a warmed VM hands out clean: the run sees what a fresh clone shows, nothing of the warm-up" {
+    kh pool start --size 1 >/dev/null
+    run probe_guest clean-probe
+    assert_success
+    pooled=$output
+    KATA_HOST_POOL=0 run probe_guest clean-probe
+    assert_success
+    fresh=$output
+    # The probe ran in full and the run got its own hostname and nothing else.
+    [ "$(sed -n 1p <<<"$pooled")" = clean-probe ]
+    [ "$(sed -n 2p <<<"$pooled")" = clean-probe ]
+    [ "$(tail -1 <<<"$pooled")" = end ]
+    [[ "$pooled" != *kh-pool-warmup* ]]
+    [ "$pooled" = "$fresh" ] || { diff <(echo "$fresh") <(echo "$pooled") >&2; false; }
+    # Exit statuses still arrive although the run no longer waits for the VM to exit.
+    wait_ready 1
+    run kh run -- sh -c 'exit 7'
+    assert_failure 7
+}
+
+@test "idle pooled VMs restore and warm 10 nice levels down; a VM handed out gets its priority back" {
+    base=$(ps -o nice= -p $$ | tr -d ' ')
+    low=$((base + 10 > 19 ? 19 : base + 10))
+    kh pool start --size 1 >/dev/null
+    idle=$(ready_pids)
+    # Every thread of the idle QEMU (vCPU, I/O, RCU) carries the keeper's niceness.
+    [ "$(ps -L -o nice= -p "$idle" | sort -u | tr -d ' ')" = "$low" ]
+    name=$(kh run -d -- sleep 1000)
+    vmm=$(kh ps | awk -v n="$name" '$1 == n {print $3}')
+    [ "$vmm" = "$idle" ]
+    [ "$(ps -L -o nice= -p "$vmm" | sort -u | tr -d ' ')" = "$base" ]
+    kh stop -t 0 "$name" >/dev/null
 }
 
 @test "two concurrent runs get different pooled VMs: other QEMUs, boot ids and random bytes" {
@@ -116,8 +194,8 @@ assert_pool_gone() {
     b=$!
     wait "$a"
     wait "$b"
-    grep -q "from the VM pool" "$WORK/a.err"
-    grep -q "from the VM pool" "$WORK/b.err"
+    grep -q "from the VM pool: .*, warmed, " "$WORK/a.err"
+    grep -q "from the VM pool: .*, warmed, " "$WORK/b.err"
     qa=$(sed -n 's/.*from the VM pool: qemu pid \([0-9]*\).*/\1/p' "$WORK/a.err")
     qb=$(sed -n 's/.*from the VM pool: qemu pid \([0-9]*\).*/\1/p' "$WORK/b.err")
     [ -n "$qa" ] && [ -n "$qb" ] && [ "$qa" != "$qb" ]
