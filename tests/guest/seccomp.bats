@@ -9,8 +9,6 @@ load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load lib/kata-vm
 
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
-
 setup_file() {
     kata_vm_test_env
     export DIR=$BATS_FILE_TMPDIR/vm
@@ -31,17 +29,11 @@ teardown_file() {
 }
 
 setup() {
-    kata_vm_require vmlinux.container kata-containers-initrd.img
-    if [ ! -f "$DIR/qemu.vmpid" ]; then
-        kata_vm_start "$DIR" initrd || fail "kata_vm_start failed"
-        kata_vm_wait_agent "$DIR" "$BOOT_TIMEOUT" || fail "the agent never answered"
-    fi
+    kata_vm_shared_initrd "$DIR"
 }
 
 teardown() {
-    if [ -f "$DIR/console.log" ] && [ "${BATS_TEST_COMPLETED:-}" != 1 ]; then
-        tr -d '\r' <"$DIR/console.log" | tail -40 | sed 's/^/# /' >&3
-    fi
+    kata_vm_console_on_failure "$DIR"
 }
 
 # One client at a time on the virtio-serial channel: kata_vm_agent_idle.

@@ -265,6 +265,22 @@ kata_vm_wait_agent() {
     return 1
 }
 
+# kata_vm_shared_initrd DIR: for suites sharing one VM across their tests: boots the initrd
+# variant into DIR unless it is already running there, and waits for the agent.
+kata_vm_shared_initrd() {
+    kata_vm_require vmlinux.container kata-containers-initrd.img
+    [ -f "$1/qemu.vmpid" ] && return 0
+    kata_vm_start "$1" initrd || fail "kata_vm_start failed"
+    kata_vm_wait_agent "$1" "${BOOT_TIMEOUT:-120}" || fail "the agent never answered"
+}
+
+# kata_vm_console_on_failure DIR: in teardown, the console's last lines when the test failed.
+kata_vm_console_on_failure() {
+    if [ -f "$1/console.log" ] && [ "${BATS_TEST_COMPLETED:-}" != 1 ]; then
+        tr -d '\r' <"$1/console.log" | tail -40 | sed 's/^/# /' >&3
+    fi
+}
+
 # kata_vm_agent_idle DIR: waits (up to 10 s) until the agent's log in the console shows as many
 # host disconnects as connects. The relay's next connection on the virtio-serial port is lost
 # if the guest has not yet seen the previous one close, so one-client-at-a-time suites call
