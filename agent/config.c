@@ -235,9 +235,28 @@ static int name_index(const char *const *names, size_t n, const char *v)
     return -1;
 }
 
+/* A list of words or messages joined by a separator, grown in place: a command line of a
+ * few thousand bad or unknown tokens must not be copied once per token. */
+struct joined {
+    char *text;
+    size_t len, cap;
+};
+
+static void joined_add(struct joined *j, const char *sep, const char *piece)
+{
+    size_t seplen = j->len ? strlen(sep) : 0, n = strlen(piece);
+    if (j->len + seplen + n + 1 > j->cap) {
+        j->cap = (j->len + seplen + n + 1) * 2;
+        j->text = xrealloc(j->text, j->cap);
+    }
+    memcpy(j->text + j->len, sep, seplen);
+    memcpy(j->text + j->len + seplen, piece, n + 1);
+    j->len += seplen + n;
+}
+
 /* Problems found so far, "; " separated. */
 struct problems {
-    char *text;
+    struct joined text;
 };
 
 static void __attribute__((format(printf, 2, 3))) problem(struct problems *p, const char *fmt, ...)
@@ -248,17 +267,14 @@ static void __attribute__((format(printf, 2, 3))) problem(struct problems *p, co
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    char *s = p->text ? xasprintf("%s; %s", p->text, msg) : xstrdup(msg);
-    free(p->text);
-    p->text = s;
+    joined_add(&p->text, "; ", msg);
 }
 
 static int problems_done(struct problems *p, struct kerr **err)
 {
-    if (!p->text)
+    if (!p->text.text)
         return 0;
-    cleanup_free char *text = p->text;
-    p->text = NULL;
+    cleanup_free char *text = steal_ptr(p->text.text);
     return make_status(err, RPC_INVALID_ARGUMENT, EINVAL, "%s", text);
 }
 
@@ -403,23 +419,32 @@ static bool load_file(struct agent_config *c, const char *path, struct problems 
 int config_parse_cmdline(struct agent_config *c, const char *cmdline, struct kerr **err)
 {
     struct problems p = {0};
+    /* Unknown agent.* tokens, for one log line; a config file replaces what came before it. */
+    struct joined unknown = {0};
+    if (c->unknown)
+        joined_add(&unknown, "", c->unknown);
     const char *ws = " \t\n\r\f\v";
-    for (const char *s = cmdline + strspn(cmdline, ws); *s; s += strspn(s, ws)) {
-        size_t len = strcspn(s, ws);
-        cleanup_free char *token = xstrndup(s, len);
-        s += len;
+    /* Tokens are cut in place in one copy of the line rather than allocated one by one. */
+    cleanup_free char *line = xstrdup(cmdline);
+    for (char *s = line + strspn(line, ws); *s; s += strspn(s, ws)) {
+        char *token = s;
+        s += strcspn(s, ws);
+        if (*s)
+            *s++ = '\0';
         const struct param *pr = match(c, token);
         if (pr && pr->kind == K_CONFIG_FILE) {
-            if (load_file(c, token + strlen(pr->key) + 1, &p))
+            if (load_file(c, token + strlen(pr->key) + 1, &p)) {
+                free(steal_ptr(unknown.text));
+                unknown = (struct joined){0};
                 break; /* upstream: the file replaces the whole command line */
+            }
         } else if (pr)
             apply(c, pr, token, &p);
-        else if (strncmp(token, "agent.", 6) == 0) {
-            char *u = c->unknown ? xasprintf("%s %s", c->unknown, token) : xstrdup(token);
-            free(c->unknown);
-            c->unknown = u;
-        }
+        else if (strncmp(token, "agent.", 6) == 0)
+            joined_add(&unknown, " ", token);
     }
+    free(c->unknown);
+    c->unknown = steal_ptr(unknown.text);
     return problems_done(&p, err);
 }
 
