@@ -175,7 +175,6 @@ void oci_hooks_free(Grpc__Hooks *h);
 void oci_hooks_run_logged(Grpc__Hook *const *hooks, size_t n, const char *kind, const char *cid,
                           const char *state);
 
-int agent_mkdir_p(const char *path, mode_t mode);
 /* Writes the spec as OCI JSON (config.json of the bundle). */
 int spec_json_save(const Grpc__Spec *spec, const char *path, struct kerr **err);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fsutil.h"
 #include "validate.h"
 #include "cleanup.h"
 #include "linux/cgroup.h"
@@ -51,31 +52,6 @@ static void spec_view_free(struct spec_view *v)
     free(v->args);
     oci_hooks_free(v->hooks);
     free(v);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    if (mkdir(path, mode) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return -errno;
-    cleanup_free char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-            return -errno;
-        *s = '/';
-    }
-    if (mkdir(p, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
-int agent_mkdir_p(const char *path, mode_t mode)
-{
-    return mkdir_p(path, mode);
 }
 
 struct container *container_find(struct sandbox *sb, const char *id)
@@ -229,7 +205,7 @@ static int container_setup(struct container *c, Grpc__CreateContainerRequest *re
                              &c->n_storages, err);
     if (r < 0)
         return r;
-    r = mkdir_p(c->rootfs, 0755);
+    r = mkdir_p(c->rootfs, 0755, NULL);
     if (r < 0)
         return make_error(err, -r, "create bundle %s", c->rootfs);
     if (mount(spec->root->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

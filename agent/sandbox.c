@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fsutil.h"
 #include "cleanup.h"
 #include "log.h"
 #include "xalloc.h"
@@ -39,7 +40,7 @@ static void shared_ns_remove(void)
  * containers of the sandbox can join them by path. */
 static int shared_ns_create(const char *hostname, struct kerr **err)
 {
-    int r = agent_mkdir_p(SANDBOX_NS_DIR, 0755);
+    int r = mkdir_p(SANDBOX_NS_DIR, 0755, NULL);
     if (r < 0)
         return make_error(err, -r, "create %s", SANDBOX_NS_DIR);
     shared_ns_remove();
@@ -86,7 +87,7 @@ static int shared_ns_create(const char *hostname, struct kerr **err)
 
 static int write_resolv_conf(char **dns, size_t n, struct kerr **err)
 {
-    int r = agent_mkdir_p(SANDBOX_DIR, 0755);
+    int r = mkdir_p(SANDBOX_DIR, 0755, NULL);
     if (r < 0)
         return make_error(err, -r, "create %s", SANDBOX_DIR);
     const char *path = SANDBOX_DIR "/resolv.conf";
@@ -116,7 +117,7 @@ void sandbox_create(struct sandbox *sb, struct ttrpc_call *call)
         ttrpc_reply_error(call, RPC_INVALID_ARGUMENT, "hostname \"%s\" is too long", req->hostname);
         return;
     }
-    int r = agent_mkdir_p(AGENT_CONTAINER_BASE, 0755);
+    int r = mkdir_p(AGENT_CONTAINER_BASE, 0755, NULL);
     if (r < 0) {
         ttrpc_reply_error(call, RPC_INTERNAL, "create %s: %s", AGENT_CONTAINER_BASE, strerror(-r));
         return;

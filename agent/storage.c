@@ -241,7 +241,7 @@ static int mount_overlay(const Grpc__Storage *s, const char *cid, struct kerr **
         const char *o = s->driver_options[i];
         if (strncmp(o, OVERLAY_CREATE_DIR, strlen(OVERLAY_CREATE_DIR)) != 0)
             continue;
-        int r = agent_mkdir_p(o + strlen(OVERLAY_CREATE_DIR), 0755);
+        int r = mkdir_p(o + strlen(OVERLAY_CREATE_DIR), 0755, NULL);
         if (r < 0)
             return make_status(err, RPC_INTERNAL, -r, "create %s: %s",
                                o + strlen(OVERLAY_CREATE_DIR), strerror(-r));
@@ -256,7 +256,7 @@ static int mount_overlay(const Grpc__Storage *s, const char *cid, struct kerr **
         }
         cleanup_free char *upper = xasprintf(AGENT_CONTAINER_BASE "/%s/upper", cid);
         cleanup_free char *work = xasprintf(AGENT_CONTAINER_BASE "/%s/work", cid);
-        if (agent_mkdir_p(upper, 0755) < 0 || agent_mkdir_p(work, 0755) < 0) {
+        if (mkdir_p(upper, 0755, NULL) < 0 || mkdir_p(work, 0755, NULL) < 0) {
             storage_opts_free(&o);
             return make_status(err, RPC_INTERNAL, errno, "Creating overlay directories: %s",
                                strerror(errno));
