@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent_api.h"
@@ -80,14 +78,9 @@ static int sandbox_rolled_back(struct ttrpc_client *c, struct kerr **err)
  * CreateSandbox rolled back. */
 static int run_container(struct ttrpc_client *c, const struct sandbox *sb, struct kerr **err)
 {
-    uint8_t seed[64];
-    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-        return make_error(err, errno, "getrandom");
-    int r = agent_reseed_random(c, seed, sizeof(seed), err);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    int r = agent_reseed_random(c, err);
     if (r == 0)
-        r = agent_set_guest_time(c, now.tv_sec, now.tv_nsec / 1000, err);
+        r = agent_set_guest_time(c, err);
     if (r == 0)
         r = sandbox_rolled_back(c, err);
     if (r < 0)

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 static int call(struct ttrpc_client *c, const char *method, const void *req,
                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
@@ -34,19 +36,24 @@ int agent_create_sandbox(struct ttrpc_client *c, const Grpc__CreateSandboxReques
     return call(c, "CreateSandbox", req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
 }
 
-int agent_reseed_random(struct ttrpc_client *c, const uint8_t *data, size_t len, struct kerr **err)
+int agent_reseed_random(struct ttrpc_client *c, struct kerr **err)
 {
+    uint8_t seed[64];
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        return make_error(err, errno, "getrandom");
     Grpc__ReseedRandomDevRequest req = GRPC__RESEED_RANDOM_DEV_REQUEST__INIT;
-    req.data.data = (uint8_t *)data;
-    req.data.len = len;
+    req.data.data = seed;
+    req.data.len = sizeof(seed);
     return call(c, "ReseedRandomDev", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
 }
 
-int agent_set_guest_time(struct ttrpc_client *c, int64_t sec, int64_t usec, struct kerr **err)
+int agent_set_guest_time(struct ttrpc_client *c, struct kerr **err)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     Grpc__SetGuestDateTimeRequest req = GRPC__SET_GUEST_DATE_TIME_REQUEST__INIT;
-    req.sec = sec;
-    req.usec = usec;
+    req.sec = now.tv_sec;
+    req.usec = now.tv_nsec / 1000;
     return call(c, "SetGuestDateTime", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
 }
 
@@ -207,8 +214,8 @@ int agent_resume_container(struct ttrpc_client *c, const char *cid, struct kerr 
     return call(c, "ResumeContainer", &req, NULL, NULL, AGENT_CALL_TIMEOUT_NS, err);
 }
 
-int agent_update_container(struct ttrpc_client *c, const char *cid,
-                           Grpc__LinuxResources *resources, struct kerr **err)
+int agent_update_container(struct ttrpc_client *c, const char *cid, Grpc__LinuxResources *resources,
+                           struct kerr **err)
 {
     Grpc__UpdateContainerRequest req = GRPC__UPDATE_CONTAINER_REQUEST__INIT;
     req.container_id = (char *)cid;

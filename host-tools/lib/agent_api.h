@@ -17,8 +17,9 @@ int agent_check(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err);
 int agent_create_sandbox(struct ttrpc_client *c, const Grpc__CreateSandboxRequest *req,
                          struct kerr **err);
 int agent_destroy_sandbox(struct ttrpc_client *c, int64_t timeout_ns, struct kerr **err);
-int agent_reseed_random(struct ttrpc_client *c, const uint8_t *data, size_t len, struct kerr **err);
-int agent_set_guest_time(struct ttrpc_client *c, int64_t sec, int64_t usec, struct kerr **err);
+/* A clone's refresh: 64 bytes of the host's randomness; the host's clock, read now. */
+int agent_reseed_random(struct ttrpc_client *c, struct kerr **err);
+int agent_set_guest_time(struct ttrpc_client *c, struct kerr **err);
 int agent_create_container(struct ttrpc_client *c, const Grpc__CreateContainerRequest *req,
                            struct kerr **err);
 int agent_start_container(struct ttrpc_client *c, const char *cid, struct kerr **err);
@@ -41,8 +42,8 @@ int agent_remove_container(struct ttrpc_client *c, const char *cid, uint32_t tim
                            struct kerr **err);
 int agent_pause_container(struct ttrpc_client *c, const char *cid, struct kerr **err);
 int agent_resume_container(struct ttrpc_client *c, const char *cid, struct kerr **err);
-int agent_update_container(struct ttrpc_client *c, const char *cid,
-                           Grpc__LinuxResources *resources, struct kerr **err);
+int agent_update_container(struct ttrpc_client *c, const char *cid, Grpc__LinuxResources *resources,
+                           struct kerr **err);
 /* *ret frees with protobuf_c_message_free_unpacked(&(*ret)->base, NULL). */
 int agent_stats_container(struct ttrpc_client *c, const char *cid,
                           Grpc__StatsContainerResponse **ret, struct kerr **err);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -691,17 +690,8 @@ struct refresh {
 static void *refresh_main(void *arg)
 {
     struct refresh *rf = arg;
-    if (rf->clock) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        rf->r = agent_set_guest_time(rf->sb->client, now.tv_sec, now.tv_nsec / 1000, &rf->err);
-    } else {
-        uint8_t seed[64];
-        if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-            rf->r = make_error(&rf->err, errno, "getrandom");
-        else
-            rf->r = agent_reseed_random(rf->sb->client, seed, sizeof(seed), &rf->err);
-    }
+    rf->r = rf->clock ? agent_set_guest_time(rf->sb->client, &rf->err)
+                      : agent_reseed_random(rf->sb->client, &rf->err);
     rf->done_at = loop_now_ns();
     return NULL;
 }
