@@ -12,10 +12,15 @@
 #include "xalloc.h"
 
 #define OOM_QUEUE_MAX 64
+/* v1 counts the kill just after it notifies; 1 s covers a loaded TCG guest many times over */
+#define OOM_RECHECK_NS (20 * 1000 * 1000)
+#define OOM_RECHECKS 50
 
 struct oom_watch {
     struct container *c;
     struct loop_source *src; /* on the cgroup's OOM fd (owned by the cgroup) */
+    struct loop_timer *recheck;
+    int rechecks_left;
 };
 
 static void reply_event(struct ttrpc_call *call, const char *id)
@@ -69,28 +74,65 @@ void oom_cancel_waiters(struct sandbox *sb)
     sb->n_oom_queue = 0;
 }
 
-static void on_event(struct loop_source *src, int fd, uint32_t events, void *data)
+static void stop_watch(struct oom_watch *w)
 {
-    struct oom_watch *w = data;
-    bool oom = false;
+    loop_remove_fd(w->src);
+    w->src = NULL;
+    loop_cancel_timer(w->recheck);
+    w->recheck = NULL;
+}
+
+static void on_recheck(struct loop_timer *t, void *data);
+
+/* `last`: the container is going away, processes waited for, so a kill is counted by now */
+static void check(struct oom_watch *w, bool last)
+{
+    enum cgroup_oom state = CGROUP_OOM_NONE;
     struct kerr *err = NULL;
-    if (cgroup_oom_check(w->c->cg, &oom, &err) < 0) {
+    if (cgroup_oom_check(w->c->cg, &state, &err) < 0) {
         log_warn("oom", "container %s: %s", w->c->id, err->msg);
         error_free(err);
         /* a broken watch would spin: stop it */
-        loop_remove_fd(w->src);
-        w->src = NULL;
+        stop_watch(w);
         return;
     }
-    if (oom)
+    if (state == CGROUP_OOM_KILLED) {
+        loop_cancel_timer(w->recheck);
+        w->recheck = NULL;
         oom_notify(w->c->sb, w->c->id);
+        return;
+    }
+    if (state == CGROUP_OOM_PENDING)
+        w->rechecks_left = OOM_RECHECKS;
+    if (w->rechecks_left > 0 && !w->recheck && !last) {
+        w->rechecks_left--;
+        w->recheck = loop_add_timer(w->c->sb->loop, OOM_RECHECK_NS, on_recheck, w);
+    }
+}
+
+static void on_recheck(struct loop_timer *t, void *data)
+{
+    (void)t;
+    struct oom_watch *w = data;
+    w->recheck = NULL;
+    check(w, false);
+}
+
+static void on_event(struct loop_source *src, int fd, uint32_t events, void *data)
+{
+    (void)src, (void)fd, (void)events;
+    check(data, false);
 }
 
 void oom_unwatch(struct oom_watch *w)
 {
     if (!w)
         return;
-    loop_remove_fd(w->src);
+    /* a kill whose notification has not been read yet (RemoveContainer came first in this
+     * loop turn, or v1 had not counted it at the notification) is still reported */
+    if (w->src)
+        check(w, true);
+    stop_watch(w);
     free(w);
 }
 

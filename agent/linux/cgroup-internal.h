@@ -16,7 +16,7 @@ struct cgroup {
     struct cgroup_v1_ctl *v1;
     int oom_fd;         /* -1 until cgroup_oom_fd() */
     int oom_control_fd; /* v1: memory.oom_control, kept open while the eventfd is armed */
-    uint64_t oom_kills; /* v2: last oom_kill count seen in memory.events */
+    uint64_t oom_kills; /* last oom_kill count seen (v2 memory.events, v1 memory.oom_control) */
 };
 
 int cgroup_v2_create(struct cgroup *cg, struct kerr **err);

@@ -270,6 +270,30 @@ static uint64_t oom_kills_v2(struct cgroup *cg)
     return keyed_u64(events, "oom_kill");
 }
 
+/* v1's notification fires each time the cgroup enters OOM: before the kill, and sometimes
+ * again for the same kill (the victim faults once more before it is gone). Since 4.13 the
+ * file counts kills, so a kill is reported once, as v2's memory.events gives it. With the OOM
+ * killer disabled nothing is killed: the cgroup sits under OOM, and that is what to report.
+ * Older kernels have no count: every notification is reported, as upstream's agent does. */
+static enum cgroup_oom oom_v1_state(struct cgroup *cg, bool signalled)
+{
+    char buf[256];
+    ssize_t n = pread(cg->oom_control_fd, buf, sizeof(buf) - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    if (strstr(buf, "\noom_kill ") == NULL)
+        return signalled ? CGROUP_OOM_KILLED : CGROUP_OOM_NONE;
+    uint64_t kills = keyed_u64(buf, "oom_kill");
+    if (kills > cg->oom_kills) {
+        cg->oom_kills = kills;
+        return CGROUP_OOM_KILLED;
+    }
+    if (!signalled)
+        return CGROUP_OOM_NONE;
+    if (keyed_u64(buf, "oom_kill_disable") == 1 && keyed_u64(buf, "under_oom") == 1)
+        return CGROUP_OOM_KILLED;
+    return CGROUP_OOM_PENDING;
+}
+
 int cgroup_oom_fd(struct cgroup *cg, int *ret_fd, struct kerr **err)
 {
     if (cg->oom_fd >= 0) {
@@ -304,12 +328,13 @@ int cgroup_oom_fd(struct cgroup *cg, int *ret_fd, struct kerr **err)
             return r;
         cg->oom_control_fd = steal_fd(&cfd);
         cg->oom_fd = steal_fd(&efd);
+        oom_v1_state(cg, false);
     }
     *ret_fd = cg->oom_fd;
     return 0;
 }
 
-int cgroup_oom_check(struct cgroup *cg, bool *ret_oom, struct kerr **err)
+int cgroup_oom_check(struct cgroup *cg, enum cgroup_oom *ret, struct kerr **err)
 {
     if (cg->oom_fd < 0)
         return make_error(err, EBADF, "no OOM watch on cgroup %s", cg->path);
@@ -323,10 +348,10 @@ int cgroup_oom_check(struct cgroup *cg, bool *ret_oom, struct kerr **err)
     if (cg->v2) {
         /* memory.events changes for other reasons too: only a new oom_kill counts. */
         uint64_t kills = oom_kills_v2(cg);
-        *ret_oom = kills > cg->oom_kills;
+        *ret = kills > cg->oom_kills ? CGROUP_OOM_KILLED : CGROUP_OOM_NONE;
         cg->oom_kills = kills;
     } else {
-        *ret_oom = signalled;
+        *ret = oom_v1_state(cg, signalled);
     }
     return 0;
 }

@@ -77,7 +77,14 @@ void cgroup_stats_free(Grpc__CgroupStats *s);
 
 /* GetOOMEvent: an fd that becomes readable when the kernel may have OOM-killed a process of
  * the cgroup (v2: inotify on memory.events; v1: eventfd on memory.oom_control). After it
- * polls readable, cgroup_oom_check() drains it and tells whether an OOM kill happened since
- * the last check. The fd belongs to the cgroup (closed by cgroup_free). */
+ * polls readable, cgroup_oom_check() drains it and tells what happened since the last check.
+ * v1 notifies when the cgroup enters OOM, before the kernel picks a victim: that is PENDING,
+ * and the caller checks again shortly for the kill. The fd belongs to the cgroup (closed by
+ * cgroup_free). */
+enum cgroup_oom {
+    CGROUP_OOM_NONE,
+    CGROUP_OOM_KILLED,  /* a kill (or, with the OOM killer disabled, the cgroup stuck in OOM) */
+    CGROUP_OOM_PENDING, /* v1 entered OOM, no kill counted yet */
+};
 int cgroup_oom_fd(struct cgroup *cg, int *ret_fd, struct kerr **err);
-int cgroup_oom_check(struct cgroup *cg, bool *ret_oom, struct kerr **err);
+int cgroup_oom_check(struct cgroup *cg, enum cgroup_oom *ret, struct kerr **err);

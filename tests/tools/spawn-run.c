@@ -429,14 +429,14 @@ int main(int argc, char **argv)
         ;
     spawn_result_close(&r);
     if (stats && cg) {
-        bool oom = false;
+        enum cgroup_oom oom = CGROUP_OOM_NONE;
         Grpc__CgroupStats *st = NULL;
         if (cgroup_oom_check(cg, &oom, &err) < 0 || cgroup_stats(cg, &st, &err) < 0)
             fail(err);
         fprintf(stderr,
                 "spawn-run: oom=%d memory.limit=%llu memory.max_usage=%llu pids.limit=%llu "
                 "cpu.total=%llu\n",
-                oom, (unsigned long long)st->memory_stats->usage->limit,
+                oom == CGROUP_OOM_KILLED, (unsigned long long)st->memory_stats->usage->limit,
                 (unsigned long long)st->memory_stats->usage->max_usage,
                 (unsigned long long)st->pids_stats->limit,
                 (unsigned long long)st->cpu_stats->cpu_usage->total_usage);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -357,19 +358,21 @@ static void test_stats_v2(struct cgroup *cg)
 static void test_oom_v2(struct cgroup *cg)
 {
     int fd = -1;
-    bool oom = true;
+    enum cgroup_oom oom = CGROUP_OOM_KILLED;
     struct kerr *err = NULL;
     if (!tap_ok(cgroup_oom_fd(cg, &fd, &err) == 0 && fd >= 0, "v2: OOM watch fd"))
         return;
     struct pollfd p = {.fd = fd, .events = POLLIN};
     tap_ok(poll(&p, 1, 0) == 0, "v2: OOM fd idle at first");
     put("v2/kata/c1/memory.events", "low 1\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
-    tap_ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 && !oom,
+    tap_ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 &&
+               oom == CGROUP_OOM_NONE,
            "v2: a memory.events change without a new oom_kill is not an OOM");
     put("v2/kata/c1/memory.events", "low 1\nhigh 0\nmax 3\noom 2\noom_kill 2\n");
-    tap_ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 && oom,
+    tap_ok(poll(&p, 1, 1000) == 1 && cgroup_oom_check(cg, &oom, &err) == 0 &&
+               oom == CGROUP_OOM_KILLED,
            "v2: a new oom_kill is reported");
-    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && !oom && poll(&p, 1, 0) == 0,
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_NONE && poll(&p, 1, 0) == 0,
            "v2: reported once, fd drained");
 }
 
@@ -471,6 +474,49 @@ static void test_cgroup_v2(void)
     cgroup_free(cg);
     tap_ok(cgroup_create(root, "../escape", NULL, &cg, &err) < 0 && err,
            "cgroup path leaving the root refused");
+    error_freep(&err);
+}
+
+/* v1's eventfd cannot fire on a fake tree, so the test signals it as the kernel would. */
+static void test_oom_v1(struct cgroup *cg)
+{
+    const char *ctl = "v1/memory/kata/c1/memory.oom_control";
+    put(ctl, "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    put("v1/memory/kata/c1/cgroup.event_control", "");
+    int fd = -1;
+    enum cgroup_oom oom = CGROUP_OOM_KILLED;
+    struct kerr *err = NULL;
+    if (!tap_ok(cgroup_oom_fd(cg, &fd, &err) == 0 && fd >= 0, "v1: OOM watch fd %s",
+                err ? err->msg : ""))
+        return;
+    cleanup_free char *armed = get("v1/memory/kata/c1/cgroup.event_control");
+    cleanup_free char *efd_first = xasprintf("%d ", fd);
+    tap_ok(strncmp(armed, efd_first, strlen(efd_first)) == 0,
+           "v1: the eventfd is armed through cgroup.event_control ('%s')", armed);
+    eventfd_write(fd, 1);
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_PENDING,
+           "v1: a notification before the kill is counted is pending");
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_NONE,
+           "v1: nothing new: no event");
+    put(ctl, "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_KILLED,
+           "v1: the kill, counted after the notification, is reported on the next check");
+    eventfd_write(fd, 1);
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_PENDING,
+           "v1: a second notification for the same kill reports nothing");
+    put(ctl, "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n");
+    eventfd_write(fd, 1);
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_KILLED &&
+               cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_NONE,
+           "v1: kills counted before the check are one event");
+    put(ctl, "oom_kill_disable 1\nunder_oom 1\noom_kill 5\n");
+    eventfd_write(fd, 1);
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_KILLED,
+           "v1: with the OOM killer disabled, a cgroup stuck in OOM is reported");
+    put(ctl, "oom_kill_disable 0\nunder_oom 0\n");
+    eventfd_write(fd, 1);
+    tap_ok(cgroup_oom_check(cg, &oom, &err) == 0 && oom == CGROUP_OOM_KILLED,
+           "v1: a kernel without the kill count reports each notification");
     error_freep(&err);
 }
 
@@ -588,6 +634,7 @@ static void test_cgroup_v1(void)
            "v1: killing a cgroup with a process freezes it, kills the process, thaws it");
     error_freep(&err);
     put("v1/pids/kata/c1/cgroup.procs", "");
+    test_oom_v1(cg);
     cgroup_free(cg);
 }
 
