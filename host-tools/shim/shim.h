@@ -18,6 +18,7 @@
 #include "error.h"
 #include "events.h"
 #include "fifo-io.h"
+#include "shim-config.h"
 #include "options.h"
 #include "sandbox.h"
 
@@ -86,13 +87,6 @@ const char *shim_run_base(void);
 /* <base>/<16 hex digits>: short, so the sockets inside stay under sun_path's limit. */
 char *shim_run_dir_for(const char *ns, const char *sandbox_id);
 char *shim_socket_path(const char *run_dir);
-
-/* ---- config.c: the shim's configuration (config.c says where it is read from) */
-int shim_config_load(struct run_opts *opts, struct kerr **err);
-/* Frees the strings shim_config_load put into opts. */
-void shim_config_clear(struct run_opts *opts);
-/* "config KEY" for every setting (--list-options, for the man page's drift test). */
-void shim_config_list(FILE *out);
 
 /* ---- task.c: the task API on the shim's state; each returns 0 or a negative errno with an
  * error whose status is what containerd gets. Called on worker threads, without the lock. */

@@ -276,10 +276,7 @@ static void *oom_thread(void *arg)
 
 static int boot_sandbox_here(struct shim *s, const char *hostname, struct kerr **err)
 {
-    s->opts.name = s->sandbox_id;
-    s->opts.run_dir = s->run_dir;
-    s->opts.share_always = true;
-    s->opts.hostname = hostname;
+    shim_config_sandbox(&s->opts, s->sandbox_id, s->run_dir, hostname);
     int r = sandbox_prepare(&s->sb, &s->opts, err);
     if (r < 0)
         return r;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "shim.h"
+#include "shim-config.h"
 #include "xalloc.h"
 
 #define SHIM_CONFIG_DEFAULT "/etc/kata-guest/shim.toml"
@@ -62,15 +62,14 @@ static int parse_uint(const char *path, int line, const char *key, const char *v
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end || n == 0 || n > max || *v == '-')
-        return make_error(err, EINVAL, "%s:%d: %s must be a number from 1 to %llu, not '%s'",
-                          path, line, key, (unsigned long long)max, v);
+        return make_error(err, EINVAL, "%s:%d: %s must be a number from 1 to %llu, not '%s'", path,
+                          line, key, (unsigned long long)max, v);
     *ret = n;
     return 0;
 }
 
 static int pick(const char *path, int line, const char *key, const char *value,
-                const char *const *names, const int *values, size_t n, int *ret,
-                struct kerr **err)
+                const char *const *names, const int *values, size_t n, int *ret, struct kerr **err)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(value, names[i]) == 0) {
@@ -80,21 +79,35 @@ static int pick(const char *path, int line, const char *key, const char *value,
     return make_error(err, EINVAL, "%s:%d: %s cannot be '%s'", path, line, key, value);
 }
 
-#define PICK(names, values, ret)                                                              \
+#define PICK(names, values, ret)                                                                   \
     pick(path, line, key, value, names, values, sizeof(names) / sizeof(*names), ret, err)
 
 enum key_id {
-    K_KERNEL, K_INITRD, K_IMAGE, K_FIRMWARE, K_KERNEL_PARAMS, K_BOOT, K_HYPERVISOR, K_ACCEL,
-    K_SHARED_FS, K_DEFAULT_MEMORY, K_DEFAULT_VCPUS,
+    K_KERNEL,
+    K_INITRD,
+    K_IMAGE,
+    K_FIRMWARE,
+    K_KERNEL_PARAMS,
+    K_BOOT,
+    K_HYPERVISOR,
+    K_ACCEL,
+    K_SHARED_FS,
+    K_DEFAULT_MEMORY,
+    K_DEFAULT_VCPUS,
 };
 
 /* The settings, in the order the man page lists them (`--list-options` prints them). */
 static const char *const config_keys[] = {
-    [K_KERNEL] = "kernel",         [K_INITRD] = "initrd",
-    [K_IMAGE] = "image",           [K_FIRMWARE] = "firmware",
-    [K_KERNEL_PARAMS] = "kernel_params", [K_BOOT] = "boot",
-    [K_HYPERVISOR] = "hypervisor", [K_ACCEL] = "accel",
-    [K_SHARED_FS] = "shared_fs",   [K_DEFAULT_MEMORY] = "default_memory",
+    [K_KERNEL] = "kernel",
+    [K_INITRD] = "initrd",
+    [K_IMAGE] = "image",
+    [K_FIRMWARE] = "firmware",
+    [K_KERNEL_PARAMS] = "kernel_params",
+    [K_BOOT] = "boot",
+    [K_HYPERVISOR] = "hypervisor",
+    [K_ACCEL] = "accel",
+    [K_SHARED_FS] = "shared_fs",
+    [K_DEFAULT_MEMORY] = "default_memory",
     [K_DEFAULT_VCPUS] = "default_vcpus",
 };
 
@@ -217,4 +230,13 @@ int shim_config_load(struct run_opts *o, struct kerr **err)
             return r;
     }
     return 0;
+}
+
+void shim_config_sandbox(struct run_opts *o, const char *name, const char *run_dir,
+                         const char *hostname)
+{
+    o->name = name;
+    o->run_dir = run_dir;
+    o->share_always = true;
+    o->hostname = hostname;
 }
