@@ -50,10 +50,6 @@ shim_of() { # ID: the pid of the shim containerd started for ID
     pgrep -f -- "containerd-shim.* -address $CTR_SOCK .*-id $1( |$)|containerd-shim.* -id $1 .*-address $CTR_SOCK( |$)"
 }
 
-rm_task() { # ID: kill, delete the task and the container
-    ctr_ task kill -a -s SIGKILL "$1" >/dev/null 2>&1
-    ctr_ task rm -f "$1" && ctr_ containers rm "$1"
-}
 
 @test "exit codes: 0, 3, and 137 (128+SIGKILL) for a container killed by SIGKILL" {
     run ctr_run --rm "$IMG" "$(ctr_id exit0)" true </dev/null
@@ -194,7 +190,7 @@ rm_task() { # ID: kill, delete the task and the container
     [ "${#lines[@]}" -ge 2 ]
     local l
     for l in "${lines[@]:1}"; do [[ "$l" =~ ^[0-9]+\  ]]; done
-    rm_task "$id"
+    ctr_rm_task "$id"
 }
 
 @test "pause stops the process (PAUSED, a gap in its clock log), resume continues it" {
@@ -220,7 +216,7 @@ rm_task() { # ID: kill, delete the task and the container
     read -r gap after <<<"$output"
     [ "$gap" -ge 3 ] || { echo "largest step in the log: ${gap}s" >&2; false; }
     [ "$after" -ge 2 ] || { echo "only $after lines after the pause" >&2; false; }
-    rm_task "$id"
+    ctr_rm_task "$id"
 }
 
 @test "task metrics prints figures: memory in use, cpu time, pids" {
@@ -236,7 +232,7 @@ rm_task() { # ID: kill, delete the task and the container
     assert_line --regexp '^memory\.usage(_in_bytes)? +[1-9][0-9]* *$'
     assert_line --regexp '^(cpuacct\.usage|cpu\.usage_usec) +[1-9][0-9]* *$'
     assert_line --regexp '^pids\.current +[1-9][0-9]* *$'
-    rm_task "$id"
+    ctr_rm_task "$id"
 }
 
 @test "ctr events sees create, start, exec-added, exec-started, paused, resumed, exit, delete" {

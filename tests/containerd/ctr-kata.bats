@@ -25,18 +25,7 @@ setup() {
 }
 teardown() { ctr_remove_all; }
 
-ctr_run_d() { # ID [CTR RUN OPTIONS...] -- CMD...
-    local id=$1 opts=()
-    shift
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
-    shift
-    ctr_run -d "${opts[@]}" "$IMG" "$id" "$@" </dev/null
-}
 
-rm_task() { # ID
-    ctr_ task kill -a -s SIGKILL "$1" >/dev/null 2>&1
-    ctr_ task rm -f "$1" && ctr_ containers rm "$1"
-}
 
 # PIDs of the QEMU processes whose command line names ID.
 qemu_of() {
@@ -65,11 +54,11 @@ our_kernel_release() {
 @test "pod: a sandbox and a container with CRI's annotations share one VM" {
     local pod c1
     pod=$(ctr_id podsandbox) c1=$(ctr_id member)
-    run ctr_run_d "$pod" --annotation io.kubernetes.cri.container-type=sandbox \
+    run ctr_run_detached "$pod" --annotation io.kubernetes.cri.container-type=sandbox \
         --annotation "io.kubernetes.cri.sandbox-id=$pod" -- sleep 1000
     assert_success
     ctr_wait_status "$pod" RUNNING 120
-    run ctr_run_d "$c1" --annotation io.kubernetes.cri.container-type=container \
+    run ctr_run_detached "$c1" --annotation io.kubernetes.cri.container-type=container \
         --annotation "io.kubernetes.cri.sandbox-id=$pod" -- sleep 1000
     assert_success
     ctr_wait_status "$c1" RUNNING 120
@@ -84,11 +73,11 @@ our_kernel_release() {
     run qemu_of "$c1"
     assert_output ""
     # The member goes first; the VM stays for the sandbox, then goes with it.
-    rm_task "$c1"
+    ctr_rm_task "$c1"
     assert_equal "$(ctr_task_status "$pod")" RUNNING
     run ctr_exec --exec-id after "$pod" echo still-here </dev/null
     assert_output still-here
-    rm_task "$pod"
+    ctr_rm_task "$pod"
     for _ in $(seq 100); do [ -z "$(qemu_of "$pod")" ] && break; sleep 0.1; done
     run qemu_of "$pod"
     assert_output ""
@@ -97,8 +86,8 @@ our_kernel_release() {
 @test "containers without pod annotations get a VM each" {
     local a b
     a=$(ctr_id alone) b=$(ctr_id single)
-    ctr_run_d "$a" -- sleep 1000
-    ctr_run_d "$b" -- sleep 1000
+    ctr_run_detached "$a" -- sleep 1000
+    ctr_run_detached "$b" -- sleep 1000
     ctr_wait_status "$a" RUNNING 120
     ctr_wait_status "$b" RUNNING 120
     local ba bb
@@ -110,8 +99,8 @@ our_kernel_release() {
     assert_equal "${#lines[@]}" 1
     run qemu_of "$b"
     assert_equal "${#lines[@]}" 1
-    rm_task "$a"
-    rm_task "$b"
+    ctr_rm_task "$a"
+    ctr_rm_task "$b"
 }
 
 # Nothing of sandbox ID is left: its VM, virtiofsd, shim, mounts, and (the only sandbox of
@@ -135,7 +124,7 @@ assert_sandbox_gone() {
 @test "a killed QEMU (detached task): the task stops, and everything is cleaned up" {
     local id vm
     id=$(ctr_id qemukill)
-    ctr_run_d "$id" -- sleep 1000
+    ctr_run_detached "$id" -- sleep 1000
     ctr_wait_status "$id" RUNNING 120
     vm=$(qemu_of "$id")
     [[ "$vm" =~ ^[0-9]+$ ]]

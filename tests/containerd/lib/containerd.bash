@@ -14,6 +14,8 @@
 #   ctr_run ARGS...         ctr_ run --runtime KG_CTR_RUNTIME --fifo-dir ... ARGS
 #   ctr_exec ARGS...        ctr_ task exec --fifo-dir ... ARGS
 #   ctr_import_busybox      imports the busybox OCI image (built once, cached under KATA_BUILD)
+#   ctr_run_detached ID [CTR RUN OPTIONS...] -- CMD...   ctr_run -d, no terminal, no stdin
+#   ctr_rm_task ID          kills (SIGKILL, all) and deletes the task, then the container
 #   ctr_task_status ID      the STATUS column of `ctr task ls` for ID (empty when no task)
 #   ctr_wait_status ID S [SECONDS]   until ID's status is S
 #   ctr_events_start FILE / ctr_events_stop   `ctr events` in the background into FILE
@@ -174,6 +176,19 @@ ctr_import_busybox() {
     local tar
     tar=$(ctr_busybox_tar) || return 1
     ctr_ images import "$tar" >/dev/null
+}
+
+ctr_run_detached() { # ID [CTR RUN OPTIONS...] -- CMD...
+    local id=$1 opts=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+    shift
+    ctr_run -d "${opts[@]}" "$IMG" "$id" "$@" </dev/null
+}
+
+ctr_rm_task() { # ID
+    ctr_ task kill -a -s SIGKILL "$1" >/dev/null 2>&1
+    ctr_ task rm -f "$1" && ctr_ containers rm "$1"
 }
 
 ctr_task_status() { # ID
