@@ -25,6 +25,7 @@
 #include "paths.h"
 #include "pool.h"
 #include "pool_keeper.h"
+#include "pool_shape.h"
 #include "sandbox.h"
 #include "xalloc.h"
 
@@ -37,18 +38,21 @@
 /* How long `pool stop` lets keepers end their VMs before killing them. */
 #define STOP_GRACE_MS 10000
 
-static const char pool_usage[] = "usage: kata-host pool start [--size N] | stop | status";
+static const char pool_usage[] =
+    "usage: kata-host pool start [--size N] [--shim-size N] | stop | status";
 
 struct keeper {
     pid_t pid;
     int sock; /* -1 once it hung up */
     pid_t qemu;
     bool ready;
+    enum pool_shape shape;
 };
 
 struct daemon {
-    char *dir, *key;
-    int size;
+    char *dir;
+    char *key[POOL_SHAPES];
+    int size[POOL_SHAPES];
     int listen_fd, sig_fd;
     struct keeper k[POOL_MAX_SIZE];
     int n;
@@ -61,7 +65,7 @@ static char *keeper_dir(const struct daemon *d, pid_t pid)
     return xasprintf("%s/pool-%d", d->dir, (int)pid);
 }
 
-static void spawn_keeper(struct daemon *d)
+static void spawn_keeper(struct daemon *d, enum pool_shape shape)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -76,14 +80,14 @@ static void spawn_keeper(struct daemon *d)
             if (d->k[i].sock >= 0)
                 close(d->k[i].sock);
         cleanup_free char *dir = keeper_dir(d, getpid());
-        pool_keeper_main(sv[1], me, dir);
+        pool_keeper_main(sv[1], me, dir, shape);
     }
     close(sv[1]);
     if (pid < 0) {
         close(sv[0]);
         return;
     }
-    d->k[d->n++] = (struct keeper){.pid = pid, .sock = sv[0]};
+    d->k[d->n++] = (struct keeper){.pid = pid, .sock = sv[0], .shape = shape};
 }
 
 static void forget(struct daemon *d, int i)
@@ -120,13 +124,15 @@ static char *status_text(const struct daemon *d)
     int ready = 0;
     for (int i = 0; i < d->n; i++)
         ready += d->k[i].ready;
-    char *text = xasprintf("pid %d\nsize %d\nready %d\nstarting %d\ndir %s\n", (int)getpid(),
-                           d->size, ready, d->n - ready, d->dir);
+    char *text =
+        xasprintf("pid %d\nsize %d\nshim-size %d\nready %d\nstarting %d\ndir %s\n", (int)getpid(),
+                  d->size[POOL_SHAPE_RUN], d->size[POOL_SHAPE_SHIM], ready, d->n - ready, d->dir);
     for (int i = 0; i < d->n; i++) {
-        char *next =
-            d->k[i].ready
-                ? xasprintf("%svm %d ready keeper %d\n", text, (int)d->k[i].qemu, (int)d->k[i].pid)
-                : xasprintf("%svm - starting keeper %d\n", text, (int)d->k[i].pid);
+        const char *shape = pool_shape_name(d->k[i].shape);
+        char *next = d->k[i].ready ? xasprintf("%svm %d ready keeper %d shape %s\n", text,
+                                               (int)d->k[i].qemu, (int)d->k[i].pid, shape)
+                                   : xasprintf("%svm - starting keeper %d shape %s\n", text,
+                                               (int)d->k[i].pid, shape);
         free(text);
         text = next;
     }
@@ -143,12 +149,15 @@ static char *status_text(const struct daemon *d)
 /* Hands the taker's connection to a ready keeper, which answers on it. */
 static void take(struct daemon *d, int conn, const char *key)
 {
-    if (strcmp(key, d->key) != 0) {
+    bool kept = false;
+    for (int shape = 0; shape < POOL_SHAPES; shape++)
+        kept |= d->size[shape] > 0 && strcmp(key, d->key[shape]) == 0;
+    if (!kept) {
         (void)pool_send(conn, "NONE holds VMs of another configuration", -1, NULL);
         return;
     }
     for (int i = 0; i < d->n; i++) {
-        if (!d->k[i].ready || d->k[i].sock < 0)
+        if (!d->k[i].ready || d->k[i].sock < 0 || strcmp(key, d->key[d->k[i].shape]) != 0)
             continue;
         if (pool_send(d->k[i].sock, "GIVE", conn, NULL) < 0)
             continue;
@@ -265,8 +274,16 @@ static int daemon_main(struct daemon *d, int notify_fd)
         for (int i = 0; i < d->n; i++)
             starting += !d->k[i].ready;
         /* One VM starts at a time: a restore is short, and the runs share the CPUs. */
-        if (d->n < d->size && starting == 0 && loop_now_ns() >= d->next_try)
-            spawn_keeper(d);
+        if (starting == 0 && loop_now_ns() >= d->next_try) {
+            int have[POOL_SHAPES] = {0};
+            for (int i = 0; i < d->n; i++)
+                have[d->k[i].shape]++;
+            for (int shape = 0; shape < POOL_SHAPES; shape++)
+                if (have[shape] < d->size[shape]) {
+                    spawn_keeper(d, (enum pool_shape)shape);
+                    break;
+                }
+        }
         struct pollfd p[2 + POOL_MAX_SIZE];
         p[0] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
         p[1] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
@@ -347,7 +364,34 @@ static int status_field(const char *text, const char *name)
     return -1;
 }
 
-static int pool_start(int size)
+/* The template key of a shape's VMs, or NULL with the error reported. */
+static char *shape_key(enum pool_shape shape)
+{
+    cleanup_error struct kerr *err = NULL;
+    struct run_opts o;
+    struct sandbox sb;
+    if (pool_shape_opts(shape, NULL, NULL, &o, &err) < 0) {
+        report_error("pool: %s", err->msg);
+        return NULL;
+    }
+    int r = sandbox_prepare(&sb, &o, &err);
+    bool poolable = r == 0 && sb.use_template && (sb.share == SHARE_AUTO || sb.share_bind);
+    char *key = r == 0 && poolable ? template_key(&sb.vmc) : NULL;
+    sandbox_teardown(&sb);
+    pool_shape_opts_free(shape, &o);
+    if (r < 0)
+        report_error("pool: %s", err->msg);
+    else if (!key)
+        report_error("pool: pooled VMs start from the VM template, which needs QEMU under TCG "
+                     "(--accel tcg or KATA_HOST_ACCEL=tcg), the serial channel (no vhost-vsock) "
+                     "and templates enabled (KATA_HOST_TEMPLATE)%s",
+                     shape == POOL_SHAPE_SHIM ? "; for the shim also initrd boot and 9p (its "
+                                                "shared_fs)"
+                                              : "");
+    return key;
+}
+
+static int pool_start(const int size[POOL_SHAPES])
 {
     cleanup_error struct kerr *err = NULL;
     cleanup_free char *dir = pool_dir();
@@ -357,29 +401,19 @@ static int pool_start(int size)
         report_error("pool: a VM pool already runs (%s)", dir);
         return EXIT_KATA_HOST;
     }
-    /* The pool's configuration is the default one of `kata-host run` (and the environment's
-     * KATA_HOST_ACCEL, KATA_HOST_TEMPLATE_DIR): it must be able to start from a template. */
-    const char *argv[] = {"run", "--", "true", NULL};
-    struct run_opts o;
-    struct sandbox sb;
-    if (options_parse_run(3, (char *const *)argv, &o, &err) < 0) {
-        report_error("pool: %s", err->msg);
-        return EXIT_KATA_HOST;
-    }
-    int r = sandbox_prepare(&sb, &o, &err);
-    cleanup_free char *key = r == 0 ? template_key(&sb.vmc) : NULL;
-    bool usable = r == 0 && sb.use_template;
-    sandbox_teardown(&sb);
-    options_free_run(&o);
-    if (r < 0) {
-        report_error("pool: %s", err->msg);
-        return EXIT_KATA_HOST;
-    }
-    if (!usable) {
-        report_error("pool: pooled VMs start from the VM template, which needs QEMU under TCG "
-                     "(--accel tcg or KATA_HOST_ACCEL=tcg), the serial channel (no vhost-vsock) "
-                     "and templates enabled (KATA_HOST_TEMPLATE)");
-        return EXIT_KATA_HOST;
+    /* The run shape is the default configuration of `kata-host run` (and the environment's
+     * KATA_HOST_ACCEL, KATA_HOST_TEMPLATE_DIR); the shim's, its configuration file's. Both must
+     * be able to start from a template. */
+    char *key[POOL_SHAPES] = {NULL, NULL};
+    int total = 0;
+    for (int shape = 0; shape < POOL_SHAPES; shape++) {
+        total += size[shape];
+        if (size[shape] > 0 && !(key[shape] = shape_key((enum pool_shape)shape))) {
+            free(key[0]);
+            return EXIT_KATA_HOST;
+        }
+        if (!key[shape])
+            key[shape] = xstrdup("");
     }
     remove_stale(dir);
     if (mkdir_p(dir, 0700, &err) < 0) {
@@ -398,10 +432,16 @@ static int pool_start(int size)
     }
     if (pid == 0) {
         close(pipefd[0]);
-        struct daemon d = {.dir = dir, .key = key, .size = size, .listen_fd = -1, .sig_fd = -1};
+        struct daemon d = {.dir = dir,
+                           .key = {key[0], key[1]},
+                           .size = {size[0], size[1]},
+                           .listen_fd = -1,
+                           .sig_fd = -1};
         _exit(daemon_main(&d, pipefd[1]));
     }
     close(pipefd[1]);
+    for (int shape = 0; shape < POOL_SHAPES; shape++)
+        free(key[shape]);
     char buf[512] = "";
     ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);
     close(pipefd[0]);
@@ -422,16 +462,18 @@ static int pool_start(int size)
             report_error("pool: %s", err->msg);
             return EXIT_KATA_HOST;
         }
-        if (status_field(text, "ready") >= size || loop_now_ns() > deadline)
+        if (status_field(text, "ready") >= total || loop_now_ns() > deadline)
             break;
         usleep(20000);
     }
     int ready = status_field(text, "ready");
-    printf("VM pool started: pid %d, size %d, ready %d (%s)\n", status_field(text, "pid"), size,
-           ready, dir);
-    if (ready < size)
+    cleanup_free char *for_shim =
+        size[POOL_SHAPE_SHIM] ? xasprintf(" (%d for the shim)", size[POOL_SHAPE_SHIM]) : NULL;
+    printf("VM pool started: pid %d, size %d%s, ready %d (%s)\n", status_field(text, "pid"), total,
+           for_shim ? for_shim : "", ready, dir);
+    if (ready < total)
         report_error("pool: only %d of %d VMs are ready yet (see kata-host pool status)", ready,
-                     size);
+                     total);
     return 0;
 }
 
@@ -467,9 +509,10 @@ static int pool_status(void)
 
 static const struct option pool_longopts[] = {
     {"size", required_argument, NULL, 's'},
+    {"shim-size", required_argument, NULL, 'S'},
     {NULL, 0, NULL, 0},
 };
-const struct options_table options_pool = {pool_longopts, "+:s:"};
+const struct options_table options_pool = {pool_longopts, "+:s:S:"};
 
 int cmd_pool(int argc, char **argv)
 {
@@ -478,25 +521,26 @@ int cmd_pool(int argc, char **argv)
         return EXIT_KATA_HOST;
     }
     const char *sub = argv[1];
-    int size = POOL_DEFAULT_SIZE;
+    int size[POOL_SHAPES] = {[POOL_SHAPE_RUN] = POOL_DEFAULT_SIZE, [POOL_SHAPE_SHIM] = 0};
     int opt;
     optind = 0;
     opterr = 0;
     while ((opt = getopt_long(argc - 1, argv + 1, options_pool.shortopts, options_pool.longopts,
                               NULL)) != -1) {
+        const char *name = opt == 'S' ? "--shim-size" : "--size";
         char *end = NULL;
-        if (opt == 's' && strcmp(sub, "start") == 0) {
+        if ((opt == 's' || opt == 'S') && strcmp(sub, "start") == 0) {
             long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < 1 || v > POOL_MAX_SIZE) {
-                report_error("pool: --size wants 1 to %d, not '%s'", POOL_MAX_SIZE, optarg);
+            if (!*optarg || *end || v < 0 || v > POOL_MAX_SIZE) {
+                report_error("pool: %s wants 0 to %d, not '%s'", name, POOL_MAX_SIZE, optarg);
                 return EXIT_KATA_HOST;
             }
-            size = (int)v;
+            size[opt == 'S' ? POOL_SHAPE_SHIM : POOL_SHAPE_RUN] = (int)v;
             continue;
         }
         cleanup_error struct kerr *err = NULL;
-        if (opt == 's')
-            (void)make_error(&err, EINVAL, "--size is an option of pool start");
+        if (opt == 's' || opt == 'S')
+            (void)make_error(&err, EINVAL, "%s is an option of pool start", name);
         else
             (void)options_bad(argc - 1, argv + 1, opt, &err);
         report_error("pool: %s (%s)", err->msg, pool_usage);
@@ -504,6 +548,14 @@ int cmd_pool(int argc, char **argv)
     }
     if (optind < argc - 1) {
         report_error("pool: unexpected argument '%s' (%s)", argv[optind + 1], pool_usage);
+        return EXIT_KATA_HOST;
+    }
+    if (strcmp(sub, "start") == 0 && size[POOL_SHAPE_RUN] + size[POOL_SHAPE_SHIM] > POOL_MAX_SIZE) {
+        report_error("pool: at most %d VMs in all", POOL_MAX_SIZE);
+        return EXIT_KATA_HOST;
+    }
+    if (strcmp(sub, "start") == 0 && size[POOL_SHAPE_RUN] + size[POOL_SHAPE_SHIM] == 0) {
+        report_error("pool: --size and --shim-size are both 0: there would be nothing to keep");
         return EXIT_KATA_HOST;
     }
     if (strcmp(sub, "start") == 0)

@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "pool_keeper.h"
 #include "pool_nice.h"
+#include "pool_shape.h"
 #include "pool_warm.h"
 #include "sandbox.h"
 #include "xalloc.h"
@@ -61,7 +62,7 @@ static void serve_taker(struct sandbox *sb, int conn)
     }
 }
 
-void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
+void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir, enum pool_shape shape)
 {
     /* Idle, the VM goes with the daemon (it cannot be handed out any more). */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -75,16 +76,16 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
     if (pipe2(exit_pipe, O_CLOEXEC) < 0 || mkdir(dir, 0700) < 0)
         _exit(1);
     const char *name = strrchr(dir, '/') + 1;
-    const char *argv[] = {"run", "--name", name, "--", "true", NULL};
     struct run_opts o;
     struct sandbox sb;
     cleanup_error struct kerr *err = NULL;
     int code = 1;
-    if (options_parse_run(5, (char *const *)argv, &o, &err) < 0) {
+    if (pool_shape_opts(shape, name, dir, &o, &err) < 0) {
+        cleanup_free char *log = xasprintf("%s/../keeper-failed.log", dir);
+        (void)pool_write_file(log, err->msg, NULL);
         paths_remove_tree(dir);
         _exit(1);
     }
-    o.run_dir = dir;
     pool_nice_background();
     int agent = -1;
     int warm_ms = -1;
@@ -146,7 +147,12 @@ void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir)
     if (sb.vm_started && vm_running(&sb.vm))
         kill(sb.vm.pid, SIGKILL);
     sandbox_teardown(&sb);
-    options_free_run(&o);
+    pool_shape_opts_free(shape, &o);
     paths_remove_tree(dir);
+    /* The last VM handed out after `pool stop` takes the pool's directory with it: it is
+     * empty only when no daemon runs (one has its socket and pid file there). */
+    cleanup_free char *pool = xstrdup(dir);
+    *strrchr(pool, '/') = '\0';
+    (void)rmdir(pool);
     _exit(code);
 }

@@ -2,5 +2,8 @@
 #pragma once
 #include <sys/types.h>
 
+#include "pool_shape.h"
+
 /* Never returns. dir (<pool dir>/pool-<pid>) becomes the VM's run directory. */
-void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir) __attribute__((noreturn));
+void pool_keeper_main(int daemon_sock, pid_t daemon_pid, const char *dir, enum pool_shape shape)
+    __attribute__((noreturn));

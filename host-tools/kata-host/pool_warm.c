@@ -85,8 +85,15 @@ static int run_container(struct ttrpc_client *c, const struct sandbox *sb, struc
         r = sandbox_rolled_back(c, err);
     if (r < 0)
         return r;
+    /* The shim's shape has no command of its own: its VMs warm up on `true` too. */
+    static const char *const true_argv[] = {"true", NULL};
+    struct process_opts proc = sb->opts->proc;
+    if (proc.argc == 0) {
+        proc.argv = true_argv;
+        proc.argc = 1;
+    }
     struct spec_input in = {
-        .proc = &sb->opts->proc,
+        .proc = &proc,
         .hostname = POOL_WARM_ID,
         .root_path = sandbox_root_path(sb),
         .cgroups_path = "/kata/" POOL_WARM_ID,

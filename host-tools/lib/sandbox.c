@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "paths.h"
 #include "pool.h"
+#include "pool_share.h"
 #include "spec.h"
 #include "template.h"
 #include "tsc.h"
@@ -239,10 +240,11 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     }
     sb->use_template = templates && template_usable(c);
     /* A pooled VM was started before the sandbox existed: nothing of the sandbox's own (a
-     * shared directory, the debug console socket) can be in it. */
+     * rootfs shared at boot, the debug console socket) can be in it. A shared directory that
+     * starts empty can: the taker joins the VM's 9p export (pool_share.h), as the shim does. */
     const char *penv = getenv("KATA_HOST_POOL");
     sb->use_pool = sb->use_template && !(penv && strcmp(penv, "0") == 0) &&
-                   sb->share == SHARE_AUTO && !o->debug_console && !o->run_dir;
+                   (sb->share == SHARE_AUTO || (sb->share_bind && !o->rootfs)) && !o->debug_console;
     return 0;
 }
 
@@ -587,6 +589,15 @@ static int take_pooled_vm(struct sandbox *sb)
         pool_vm_free(&pv);
         return -1;
     }
+    if (sb->share_bind && pool_share_join(pv.qemu_pid, TEMPLATE_9P_EXPORT, sb->share_dir, &e) < 0) {
+        if (sb->opts->verbose)
+            fprintf(stderr, "kata-host: cannot share with the pooled VM (%s)\n", e->msg);
+        vm_stop(&sb->vm); /* closing the keeper's connection ends that VM */
+        free(sb->vm.console_log_path);
+        memset(&sb->vm, 0, sizeof(sb->vm));
+        pool_vm_free(&pv);
+        return -1;
+    }
     sb->vm_started = true;
     sb->from_template = true;
     sb->from_pool = true;
@@ -605,7 +616,15 @@ int sandbox_start_pool_vm(struct sandbox *sb, struct kerr **err)
     if (!sb->use_template)
         return make_error(err, EINVAL,
                           "this configuration cannot start from a VM template (it needs QEMU "
-                          "under TCG, the serial channel and no shared directory)");
+                          "under TCG, the serial channel and no shared directory but 9p)");
+    /* The export starts empty: a taker mounts its containers there (pool_share.h). */
+    if (sb->share_bind) {
+        if (mkdir(sb->share_dir, 0700) < 0 && errno != EEXIST)
+            return make_error(err, errno, "create %s", sb->share_dir);
+        int r = mkdir_p(TEMPLATE_9P_EXPORT, 0700, err);
+        if (r < 0)
+            return r;
+    }
     int fd = clone_vm(sb, boot_timeout_ms());
     if (fd < 0)
         return make_error(err, EAGAIN, "the VM template did not start a clone");

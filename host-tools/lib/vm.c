@@ -497,7 +497,8 @@ int vm_start(struct vm *vm, char *const *argv, const char *console_log_path, str
         vm_child_detach(parent);
         if (vm->ns_bind_src &&
             (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-             mount(vm->ns_bind_src, vm->ns_bind_dst, NULL, MS_BIND | MS_REC, NULL) < 0)) {
+             mount(vm->ns_bind_src, vm->ns_bind_dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+             mount(NULL, vm->ns_bind_dst, NULL, MS_SHARED, NULL) < 0)) {
             int e = errno;
             if (write(errpipe[1], &e, sizeof(e)) < 0) {
             }

@@ -83,7 +83,8 @@ struct vm {
     void *on_exit_data;
     /* When set, the VMM runs in a mount namespace of its own in which ns_bind_dst shows
      * ns_bind_src (as a slave: mounts made later under the source still appear). A template's
-     * 9p export path is one fixed path that every clone sees as its own shared directory. */
+     * 9p export path is one fixed path that every clone sees as its own shared directory. The
+     * bind is also shared, so that a pooled VM's taker can join it (sandbox.c: join_share). */
     const char *ns_bind_src, *ns_bind_dst;
     /* A VM adopted from the pool (pool.h) is not our child: its keeper reports the exit status
      * on this connection, and closing it ends the VM. */

@@ -61,7 +61,9 @@ static const struct flag {
     {"debug", SIZE_MAX},
 };
 static const char *const commands[] = {"start", "delete"};
-static const char *const environment[] = {"KATA_GUEST_SHIM_CONFIG", "KATA_GUEST_SHIM_RUN_DIR"};
+/* The last two are read by the host library (pool.c, sandbox.c), as for kata-host. */
+static const char *const environment[] = {"KATA_GUEST_SHIM_CONFIG", "KATA_GUEST_SHIM_RUN_DIR",
+                                          "KATA_HOST_RUN_DIR", "KATA_HOST_POOL"};
 
 /* For the man page's drift test: what this program accepts, in tests/unit/man-drift.sh's
  * "SCOPE NAME" format. */

@@ -391,8 +391,9 @@ static void teardown_sandbox(struct shim *s)
     sandbox_teardown(&s->sb);
     s->tearing_down = false;
     release_vm_owner(s);
-    if (share)
-        umount2(share, MNT_DETACH);
+    /* A pooled VM's share is a second mount, on top of the shared directory's own. */
+    for (int i = 0; share && i < 2 && umount2(share, MNT_DETACH) == 0; i++)
+        ;
     if (s->oom_started) {
         pthread_join(s->oom_thread, NULL);
         s->oom_started = false;

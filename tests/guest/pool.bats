@@ -278,9 +278,21 @@ probe_guest() {
     assert_output --partial "missing subcommand"
     run kh pool start --size 0
     assert_failure 125
-    assert_output --partial "--size wants 1 to 64"
+    assert_output --partial "--size and --shim-size are both 0"
+    run kh pool start --size 65
+    assert_failure 125
+    assert_output --partial "--size wants 0 to 64"
+    run kh pool start --shim-size -1
+    assert_failure 125
+    assert_output --partial "--shim-size wants 0 to 64"
+    run kh pool start --size 40 --shim-size 40
+    assert_failure 125
+    assert_output --partial "at most 64 VMs in all"
     run kh pool status --size 2
     assert_failure 125
+    run kh pool status --shim-size 2
+    assert_failure 125
+    assert_output --partial "--shim-size is an option of pool start"
     run kh pool frobnicate
     assert_failure 125
     assert_output --partial "unknown subcommand 'frobnicate'"
