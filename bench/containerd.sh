@@ -4,7 +4,9 @@
 # (io.containerd.kata-guest.v2) and through containerd's runc shim (io.containerd.runc.v2):
 # host wall time, the two interleaved run by run after one warm-up each, median of N
 # (default 11). Then each shim's resident memory (VmRSS) while a `sleep` task runs in it.
-# Target (issue 10): ours <= 3x runc's time under TCG.
+# Target (issue 10): ours <= 3x runc's time under TCG. Then the same runs with a VM pool of
+# the shim's shape (kata-host pool start --size 0 --shim-size 1), each timed once the pool has
+# a ready VM, interleaved with runc again (issue 13).
 #
 #   bench/containerd.sh [--runs N]
 #
@@ -12,6 +14,7 @@
 # when it is missing, runc is measured alone and our column says "missing". Prints a table,
 # then one line:
 #   containerd ours_s=… runc_s=… ratio=… ours_shim_rss_kib=… runc_shim_rss_kib=…
+#     pooled_s=… pooled_runc_s=… pooled_ratio=…
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +35,10 @@ export KG_SHIM_BIN=${KG_SHIM_BIN:-$KATA_BUILD/bin/containerd-shim-kata-guest-v2}
 # shellcheck source=../tests/containerd/lib/containerd.bash
 source "$root/tests/containerd/lib/containerd.bash"
 ctr_setup containerd-bench
-trap ctr_cleanup EXIT
+# Where the shims containerd starts look for the pool (none runs until the pooled phase).
+export KATA_HOST_RUN_DIR=$CTR_WORK/kh
+KH=${KATA_HOST_BIN:-$KATA_BUILD/bin/kata-host}
+trap '[ -x "$KH" ] && "$KH" pool stop >/dev/null 2>&1; ctr_cleanup' EXIT
 ctr_start
 ctr_import_busybox
 
@@ -64,6 +70,27 @@ for _ in $(seq "$runs"); do
 		times[$r]+="$(one_run "$r") "
 	done
 done
+
+# The pooled phase: every run of ours waits for a ready VM of the shim's shape first.
+pooled_ready() {
+	local i
+	for i in $(seq 600); do
+		"$KH" pool status 2>/dev/null | awk '$1 == "vm" && $3 == "ready" && $7 == "shim" {f = 1} END {exit !f}' && return 0
+		sleep 0.1
+	done
+	echo "containerd-bench: the pool has no ready VM" >&2
+	return 1
+}
+pooled=missing pooled_runc=missing pooled_ratio=missing
+if [ "$have_ours" = 1 ] && [ -x "$KH" ] && "$KH" pool start --size 0 --shim-size 1 >/dev/null; then
+	pt="" prt=""
+	for _ in $(seq "$runs"); do
+		pooled_ready
+		pt+="$(one_run "$ours") "
+		prt+="$(one_run "$runc") "
+	done
+	"$KH" pool stop >/dev/null
+fi
 
 # STAT(median|min|max) of the numbers on stdin
 stat_of() {
@@ -107,10 +134,18 @@ else
 	med[$ours]=missing lo[$ours]=missing hi[$ours]=missing rss[$ours]=missing
 fi
 
+if [ -n "${pt:-}" ]; then
+	pooled=$(tr ' ' '\n' <<<"$pt" | grep . | stat_of median)
+	pooled_runc=$(tr ' ' '\n' <<<"$prt" | grep . | stat_of median)
+	pooled_ratio=$(printf '%.2f' "$(echo "$pooled / $pooled_runc" | bc -l)")
+fi
+
 echo "containerd $(containerd --version | awk '{print $3}'): ctr run --rm IMG ID true, median of $runs, interleaved"
 printf '%-30s %9s %9s %9s %15s\n' runtime median_s min_s max_s shim_rss_kib
 for r in "$ours" "$runc"; do
 	printf '%-30s %9s %9s %9s %15s\n' "$r" "${med[$r]}" "${lo[$r]}" "${hi[$r]}" "${rss[$r]}"
 done
+printf '%-30s %9s   (runc in the same phase %s)\n' "$ours from the pool" "$pooled" "$pooled_runc"
 echo "containerd ours_s=${med[$ours]} runc_s=${med[$runc]} ratio=$ratio" \
-	"ours_shim_rss_kib=${rss[$ours]} runc_shim_rss_kib=${rss[$runc]}"
+	"ours_shim_rss_kib=${rss[$ours]} runc_shim_rss_kib=${rss[$runc]}" \
+	"pooled_s=$pooled pooled_runc_s=$pooled_runc pooled_ratio=$pooled_ratio"
