@@ -99,6 +99,7 @@ static void check(struct oom_watch *w, bool last)
     if (state == CGROUP_OOM_KILLED) {
         loop_cancel_timer(w->recheck);
         w->recheck = NULL;
+        w->rechecks_left = 0;
         oom_notify(w->c->sb, w->c->id);
         return;
     }
