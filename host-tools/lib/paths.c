@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -80,15 +83,37 @@ char *paths_which(const char *prog)
     return NULL;
 }
 
-static int remove_at(int parent, const char *name, dev_t dev)
+/* A bind mount of the same file system has the same st_dev: only the mount-root attribute
+ * (5.8) tells it. Without it (older kernels) the device check is all there is. */
+static bool is_mount_root(int parent, const char *name)
+{
+    /* The kernel's struct statx up to stx_attributes_mask (musl, which the release binaries
+     * link, has neither the call nor the structure, and its headers clash with the kernel's). */
+    struct {
+        uint32_t mask, blksize;
+        uint64_t attributes;
+        uint32_t nlink, uid, gid;
+        uint16_t mode, spare0;
+        uint64_t ino, size, blocks, attributes_mask;
+        uint64_t rest[24];
+    } stx;
+    _Static_assert(sizeof(stx) == 256, "struct statx is 256 bytes");
+    const uint64_t mount_root = 0x2000; /* STATX_ATTR_MOUNT_ROOT */
+    if (syscall(SYS_statx, parent, name, AT_SYMLINK_NOFOLLOW, 0, &stx) < 0)
+        return false;
+    return (stx.attributes_mask & mount_root) && (stx.attributes & mount_root);
+}
+
+static int remove_at(int parent, const char *name, dev_t dev, bool top)
 {
     struct stat st;
     if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : -errno;
     if (!S_ISDIR(st.st_mode))
         return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-    /* Never descend into another file system (e.g. a still-mounted shared rootfs). */
-    if (st.st_dev != dev)
+    /* Never descend into another mount (a still-mounted shared rootfs, a bind volume from the
+     * same disk): what is mounted there is someone's data. */
+    if (st.st_dev != dev || (!top && is_mount_root(parent, name)))
         return -EBUSY;
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -103,7 +128,7 @@ static int remove_at(int parent, const char *name, dev_t dev)
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        int rr = remove_at(dirfd(d), e->d_name, dev);
+        int rr = remove_at(dirfd(d), e->d_name, dev, false);
         if (rr < 0 && r == 0)
             r = rr;
     }
@@ -118,5 +143,5 @@ int paths_remove_tree(const char *path)
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : -errno;
-    return remove_at(AT_FDCWD, path, st.st_dev);
+    return remove_at(AT_FDCWD, path, st.st_dev, true);
 }

@@ -10,5 +10,6 @@ char *paths_find_artifact(const char *file);
 char *paths_qemu_data(const char *vmm_path, const char *file);
 /* Looks a program up in PATH; malloc'd or NULL. */
 char *paths_which(const char *prog);
-/* Removes a directory tree (no symlink following, stays on one file system). */
+/* Removes a directory tree (no symlink following, stays on one file system and out of every
+ * mount below path: those give -EBUSY and are left as they are). */
 int paths_remove_tree(const char *path);
