@@ -375,8 +375,7 @@ static char *shape_key(enum pool_shape shape)
         return NULL;
     }
     int r = sandbox_prepare(&sb, &o, &err);
-    bool poolable = r == 0 && sb.use_template && (sb.share == SHARE_AUTO || sb.share_bind);
-    char *key = r == 0 && poolable ? template_key(&sb.vmc) : NULL;
+    char *key = r == 0 && sb.poolable ? template_key(&sb.vmc) : NULL;
     sandbox_teardown(&sb);
     pool_shape_opts_free(shape, &o);
     if (r < 0)

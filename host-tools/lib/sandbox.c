@@ -242,9 +242,10 @@ int sandbox_prepare(struct sandbox *sb, const struct run_opts *o, struct kerr **
     /* A pooled VM was started before the sandbox existed: nothing of the sandbox's own (a
      * rootfs shared at boot, the debug console socket) can be in it. A shared directory that
      * starts empty can: the taker joins the VM's 9p export (pool_share.h), as the shim does. */
-    const char *penv = getenv("KATA_HOST_POOL");
-    sb->use_pool = sb->use_template && !(penv && strcmp(penv, "0") == 0) &&
+    sb->poolable = sb->use_template &&
                    (sb->share == SHARE_AUTO || (sb->share_bind && !o->rootfs)) && !o->debug_console;
+    const char *penv = getenv("KATA_HOST_POOL");
+    sb->use_pool = sb->poolable && !(penv && strcmp(penv, "0") == 0);
     return 0;
 }
 

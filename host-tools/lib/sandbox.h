@@ -40,7 +40,8 @@ struct sandbox {
     enum accel_mode accel;
     bool use_template;  /* start from a template VM (template.h) when one can be had */
     bool from_template; /* this VM was */
-    bool use_pool;      /* ask a running VM pool (pool.h) first */
+    bool poolable;      /* a pooled VM could serve this configuration (pool.h) */
+    bool use_pool;      /* ask a running VM pool first: poolable, unless KATA_HOST_POOL=0 */
     bool from_pool;     /* this VM came from it */
     int64_t pool_taken_at;
     int pool_warm_ms;        /* the keeper's warm-up of this VM took; -1: not warmed */
