@@ -564,6 +564,15 @@ static int clone_vm(struct sandbox *sb, int timeout_ms)
     return -1;
 }
 
+/* The shared directory (share_rootfs fills it when there is a rootfs), and the one path every
+ * templated VM's QEMU exports it at. */
+static int make_share_dirs(struct sandbox *sb, struct kerr **err)
+{
+    if (sb->share_dir && mkdir(sb->share_dir, 0700) < 0 && errno != EEXIST)
+        return make_error(err, errno, "create %s", sb->share_dir);
+    return sb->share_bind ? mkdir_p(TEMPLATE_9P_EXPORT, 0700, err) : 0;
+}
+
 /* A VM of the running pool (pool.h), or -1 (the caller clones or boots; -v says why). */
 static int take_pooled_vm(struct sandbox *sb)
 {
@@ -619,13 +628,9 @@ int sandbox_start_pool_vm(struct sandbox *sb, struct kerr **err)
                           "this configuration cannot start from a VM template (it needs QEMU "
                           "under TCG, the serial channel and no shared directory but 9p)");
     /* The export starts empty: a taker mounts its containers there (pool_share.h). */
-    if (sb->share_bind) {
-        if (mkdir(sb->share_dir, 0700) < 0 && errno != EEXIST)
-            return make_error(err, errno, "create %s", sb->share_dir);
-        int r = mkdir_p(TEMPLATE_9P_EXPORT, 0700, err);
-        if (r < 0)
-            return r;
-    }
+    int r = make_share_dirs(sb, err);
+    if (r < 0)
+        return r;
     int fd = clone_vm(sb, boot_timeout_ms());
     if (fd < 0)
         return make_error(err, EAGAIN, "the VM template did not start a clone");
@@ -639,7 +644,7 @@ int sandbox_start_pool_vm(struct sandbox *sb, struct kerr **err)
         close(fd);
         return make_error(err, EAGAIN, "start the ttRPC client");
     }
-    int r = agent_check(client, 10LL * 1000000000LL, err);
+    r = agent_check(client, 10LL * 1000000000LL, err);
     sb->next_stream_id = ttrpc_client_next_stream_id(client);
     ttrpc_client_free(client);
     if (r < 0) {
@@ -758,14 +763,10 @@ int sandbox_boot(struct sandbox *sb, struct kerr **err)
             r = share_rootfs(sb, err);
             if (r < 0)
                 return r;
-        } else if (sb->share_dir && mkdir(sb->share_dir, 0700) < 0 && errno != EEXIST) {
-            return make_error(err, errno, "create %s", sb->share_dir);
         }
-        if (sb->share_bind) {
-            r = mkdir_p(TEMPLATE_9P_EXPORT, 0700, err);
-            if (r < 0)
-                return r;
-        }
+        r = make_share_dirs(sb, err);
+        if (r < 0)
+            return r;
         if (sb->share == SHARE_VIRTIOFS) {
             r = start_virtiofsd(sb, err);
             if (r < 0)
