@@ -392,6 +392,15 @@ static char *shape_key(enum pool_shape shape)
 
 static int pool_start(const int size[POOL_SHAPES])
 {
+    int total = size[POOL_SHAPE_RUN] + size[POOL_SHAPE_SHIM];
+    if (total > POOL_MAX_SIZE) {
+        report_error("pool: at most %d VMs in all", POOL_MAX_SIZE);
+        return EXIT_KATA_HOST;
+    }
+    if (total == 0) {
+        report_error("pool: --size and --shim-size are both 0: there would be nothing to keep");
+        return EXIT_KATA_HOST;
+    }
     cleanup_error struct kerr *err = NULL;
     cleanup_free char *dir = pool_dir();
     int fd = pool_connect(NULL);
@@ -404,9 +413,7 @@ static int pool_start(const int size[POOL_SHAPES])
      * KATA_HOST_ACCEL, KATA_HOST_TEMPLATE_DIR); the shim's, its configuration file's. Both must
      * be able to start from a template. */
     char *key[POOL_SHAPES] = {NULL, NULL};
-    int total = 0;
     for (int shape = 0; shape < POOL_SHAPES; shape++) {
-        total += size[shape];
         if (size[shape] > 0 && !(key[shape] = shape_key((enum pool_shape)shape))) {
             free(key[0]);
             return EXIT_KATA_HOST;
@@ -547,14 +554,6 @@ int cmd_pool(int argc, char **argv)
     }
     if (optind < argc - 1) {
         report_error("pool: unexpected argument '%s' (%s)", argv[optind + 1], pool_usage);
-        return EXIT_KATA_HOST;
-    }
-    if (strcmp(sub, "start") == 0 && size[POOL_SHAPE_RUN] + size[POOL_SHAPE_SHIM] > POOL_MAX_SIZE) {
-        report_error("pool: at most %d VMs in all", POOL_MAX_SIZE);
-        return EXIT_KATA_HOST;
-    }
-    if (strcmp(sub, "start") == 0 && size[POOL_SHAPE_RUN] + size[POOL_SHAPE_SHIM] == 0) {
-        report_error("pool: --size and --shim-size are both 0: there would be nothing to keep");
         return EXIT_KATA_HOST;
     }
     if (strcmp(sub, "start") == 0)
